@@ -1,0 +1,40 @@
+"""Assistant Architect: build and run AI assistants made of a form and a chain of prompts."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask
+
+from app.config import ROOT, Config, config_for_env
+
+
+def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_path=str(ROOT / "instance"),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.from_object(config_for_env())
+    if isinstance(config, dict):
+        app.config.update(config)
+    elif config is not None:
+        app.config.from_object(config)
+    Config.validate(app.config)
+    logging.basicConfig(level=app.config["LOG_LEVEL"])
+
+    from app import cli, db, errors, security, templating
+    from app.blueprints import admin, auth, builder, catalog, ops, runs
+
+    db.init_app(app)
+    security.init_app(app)
+    templating.init_app(app)
+    errors.init_app(app)
+    cli.init_app(app)
+    for blueprint in (ops.bp, auth.bp, catalog.bp, builder.bp, runs.bp, admin.bp):
+        app.register_blueprint(blueprint)
+
+    security.announce_setup_token(app)
+    return app

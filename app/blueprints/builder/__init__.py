@@ -1,0 +1,5 @@
+from flask import Blueprint
+
+bp = Blueprint("builder", __name__)
+
+from app.blueprints.builder import routes  # noqa: E402, F401

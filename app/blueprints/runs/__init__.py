@@ -1,0 +1,5 @@
+from flask import Blueprint
+
+bp = Blueprint("runs", __name__)
+
+from app.blueprints.runs import routes  # noqa: E402, F401

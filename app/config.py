@@ -1,0 +1,83 @@
+"""Configuration from the environment (12-factor), with a test configuration beside it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a runnable app."""
+
+
+class Config:
+    # production (the default: safe), development (make run) or testing.
+    APP_ENV = os.environ.get("APP_ENV", "production")
+    SECRET_KEY = os.environ.get("SECRET_KEY", "")
+    DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{ROOT / 'instance' / 'app.db'}"
+    DB_POOL_SIZE = _int("DB_POOL_SIZE", 10)
+    DB_POOL_TIMEOUT = _int("DB_POOL_TIMEOUT", 10)
+    MIGRATIONS_DIR = str(ROOT / "migrations")
+
+    # Sessions: HttpOnly always, SameSite=Lax, Secure behind TLS (production).
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _flag("SESSION_COOKIE_SECURE", APP_ENV == "production")
+    PERMANENT_SESSION_LIFETIME = _int("SESSION_HOURS", 12) * 3600
+
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+    WTF_CSRF_SSL_STRICT = _flag("WTF_CSRF_SSL_STRICT", APP_ENV == "production")
+    # Every other form or JSON body ≤ 1 MiB (DESIGN §8); larger routes raise it per request.
+    MAX_CONTENT_LENGTH = 1024 * 1024
+    MAX_FORM_MEMORY_SIZE = 1024 * 1024
+    MAX_FORM_PARTS = 2000
+
+    DEMO_MODEL = os.environ.get("DEMO_MODEL", "on") != "off"
+    PASSWORD_LOGIN = os.environ.get("PASSWORD_LOGIN", "on") != "off"
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+
+    @classmethod
+    def validate(cls, config: dict) -> None:
+        """Refuse to boot when production lacks what it must have."""
+        if config["APP_ENV"] not in {"production", "development", "testing"}:
+            raise ConfigError("APP_ENV must be production, development or testing.")
+        if config["APP_ENV"] == "production" and len(config.get("SECRET_KEY") or "") < 16:
+            raise ConfigError(
+                "SECRET_KEY must be set (at least 16 characters) in production. "
+                "Generate one with: python -c 'import secrets; print(secrets.token_hex(32))'"
+            )
+
+
+class DevelopmentConfig(Config):
+    APP_ENV = "development"
+    SECRET_KEY = os.environ.get("SECRET_KEY") or "dev-only-not-secret-change-me"
+    SESSION_COOKIE_SECURE = False
+    WTF_CSRF_SSL_STRICT = False
+
+
+class TestConfig(Config):
+    APP_ENV = "testing"
+    TESTING = True
+    SECRET_KEY = "test-secret-key-not-for-production"
+    DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "sqlite:///:memory:")
+    SESSION_COOKIE_SECURE = False
+    WTF_CSRF_SSL_STRICT = False
+
+
+def config_for_env() -> type[Config]:
+    env = os.environ.get("APP_ENV", "production")
+    return {"development": DevelopmentConfig, "testing": TestConfig}.get(env, Config)

@@ -1,0 +1,84 @@
+"""The database: one proxy, bound in the factory to SQLite (embedded) or pooled Postgres."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+from peewee import DatabaseProxy, Model, SqliteDatabase
+from playhouse.db_url import parse as parse_db_url
+from playhouse.pool import PooledPostgresqlDatabase
+
+database = DatabaseProxy()
+
+
+def utcnow() -> dt.datetime:
+    """Naive UTC: every timestamp column stores UTC without a zone."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class BaseModel(Model):
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+
+def make_database(url: str, *, pool_size: int = 10, pool_timeout: int = 10) -> Any:
+    """A Peewee database for a URL: `sqlite:///path` or `postgresql://…` (pooled)."""
+    scheme = urlparse(url).scheme
+    if scheme == "sqlite":
+        path = unquote(url[len("sqlite:///") :]) or ":memory:"
+        return SqliteDatabase(
+            path,
+            pragmas={
+                "journal_mode": "wal",
+                "foreign_keys": 1,
+                "busy_timeout": 5000,
+                "synchronous": "normal",
+            },
+            check_same_thread=False,
+        )
+    if scheme in {"postgres", "postgresql"}:
+        params = parse_db_url(url.replace("postgres://", "postgresql://", 1))
+        name = params.pop("database")
+        params.setdefault("application_name", "assistant-architect")
+        return PooledPostgresqlDatabase(
+            name,
+            max_connections=pool_size,
+            stale_timeout=300,
+            timeout=pool_timeout,
+            **params,
+        )
+    raise ValueError(f"Unsupported DATABASE_URL scheme {scheme!r}: use sqlite:/// or postgresql://")
+
+
+def bind_database(url: str, **kwargs: Any) -> Any:
+    """Create the database for `url` and point the proxy at it."""
+    db = make_database(url, **kwargs)
+    database.initialize(db)
+    return db
+
+
+def is_postgres() -> bool:
+    return isinstance(database.obj, PooledPostgresqlDatabase)
+
+
+def init_app(app: Any) -> None:
+    bind_database(
+        app.config["DATABASE_URL"],
+        pool_size=app.config["DB_POOL_SIZE"],
+        pool_timeout=app.config["DB_POOL_TIMEOUT"],
+    )
+
+    @app.before_request
+    def _connect() -> None:
+        from flask import request
+
+        if request.blueprint != "ops":  # health checks must answer while the database is down
+            database.connect(reuse_if_open=True)
+
+    @app.teardown_request
+    def _close(_exc: BaseException | None) -> None:
+        if not database.is_closed():
+            database.close()

@@ -1,0 +1,145 @@
+"""People and their roles."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from peewee import (
+    BooleanField,
+    CharField,
+    Check,
+    DateTimeField,
+    ForeignKeyField,
+    IntegerField,
+    TextField,
+)
+
+from app.db import BaseModel, utcnow
+from app.models.fields import in_sql
+
+ROLES = ("administrator", "staff", "student")
+ROLE_LABELS = {"administrator": "Administrator", "staff": "Staff", "student": "Student"}
+AUTHOR_ROLES = frozenset({"administrator", "staff"})
+
+_hasher = PasswordHasher()
+# Verified against when the email is unknown, so both paths cost one hash (no timing hint).
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+class User(BaseModel):
+    email = CharField(max_length=320, unique=True)
+    name = CharField(max_length=255)
+    password_hash = TextField(null=True)  # null for SSO-only accounts
+    is_active = BooleanField(default=True)
+    # Bumped when the password changes or the account is deactivated: old sessions end.
+    session_epoch = IntegerField(default=0)
+    created_at = DateTimeField(default=utcnow)
+    last_login_at = DateTimeField(null=True)
+
+    class Meta:
+        table_name = "users"
+
+    def __str__(self) -> str:
+        return self.name or self.email
+
+    @staticmethod
+    def normalize_email(email: str) -> str:
+        return email.strip().lower()
+
+    @classmethod
+    def by_email(cls, email: str) -> User | None:
+        return cls.get_or_none(cls.email == cls.normalize_email(email))
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = _hasher.hash(password)
+
+    def check_password(self, password: str) -> bool:
+        if not self.password_hash:
+            _verify_dummy(password)
+            return False
+        try:
+            _hasher.verify(self.password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+        if _hasher.check_needs_rehash(self.password_hash):
+            self.set_password(password)
+            self.save(only=[User.password_hash])
+        return True
+
+    @classmethod
+    def authenticate(cls, email: str, password: str) -> User | None:
+        """The active user with this email and password, else None (same cost either way)."""
+        user = cls.by_email(email)
+        if user is None:
+            _verify_dummy(password)
+            return None
+        if not user.check_password(password) or not user.is_active:
+            return None
+        return user
+
+    @property
+    def role_names(self) -> frozenset[str]:
+        cached = self.__dict__.get("_role_names")
+        if cached is None:
+            query = Role.select(Role.name).join(UserRole).where(UserRole.user == self)
+            cached = frozenset(r.name for r in query)
+            self.__dict__["_role_names"] = cached
+        return cached
+
+    def has_role(self, *names: str) -> bool:
+        return bool(self.role_names & set(names))
+
+    @property
+    def is_admin(self) -> bool:
+        return "administrator" in self.role_names
+
+    @property
+    def can_author(self) -> bool:
+        return bool(self.role_names & AUTHOR_ROLES)
+
+    def set_roles(self, names: Iterable[str], source: str = "manual") -> None:
+        wanted = set(names)
+        unknown = wanted - set(ROLES)
+        if unknown:
+            raise ValueError(f"Unknown roles: {', '.join(sorted(unknown))}")
+        UserRole.delete().where(UserRole.user == self).execute()
+        for role in Role.select().where(Role.name.in_(sorted(wanted))):
+            UserRole.create(user=self, role=role, source=source)
+        self.__dict__.pop("_role_names", None)
+
+    @classmethod
+    def administrators_exist(cls) -> bool:
+        return UserRole.select().join(Role).where(Role.name == "administrator").exists()
+
+
+def _verify_dummy(password: str) -> None:
+    try:
+        _hasher.verify(_DUMMY_HASH, password)
+    except VerificationError:
+        pass
+
+
+class Role(BaseModel):
+    name = CharField(max_length=32, unique=True, constraints=[Check(in_sql("name", ROLES))])
+
+    class Meta:
+        table_name = "roles"
+
+    @classmethod
+    def ensure_all(cls) -> None:
+        for name in ROLES:
+            cls.get_or_create(name=name)
+
+
+class UserRole(BaseModel):
+    user = ForeignKeyField(User, backref="user_roles", on_delete="CASCADE")
+    role = ForeignKeyField(Role, backref="user_roles", on_delete="CASCADE")
+    # manual (set by an administrator or the CLI) or sso (synced from the identity provider).
+    source = CharField(max_length=16, default="manual", constraints=[Check("source IN ('manual', 'sso')")])
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "user_roles"
+        indexes = ((("user", "role"), True),)
