@@ -23,6 +23,10 @@ def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
     elif config is not None:
         app.config.from_object(config)
     Config.validate(app.config)
+    if app.config.get("TESTING"):
+        from app.models.user import use_fast_password_hashing
+
+        use_fast_password_hashing()
     logging.basicConfig(level=app.config["LOG_LEVEL"])
 
     from app import cli, db, errors, security, templating

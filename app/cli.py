@@ -38,8 +38,12 @@ def db_status() -> None:
 @click.option("--email", required=True)
 @click.option("--name", default=None, help="Defaults to the part of the email before @.")
 @click.option("--role", "roles", multiple=True, required=True, type=click.Choice(ROLES))
-@click.option("--password", default=None, help="Omit to be asked on the terminal (never in history).")
-def users_create(email: str, name: str | None, roles: tuple[str, ...], password: str | None) -> None:
+@click.option(
+    "--password", default=None, help="Omit to be asked on the terminal (never in history)."
+)
+def users_create(
+    email: str, name: str | None, roles: tuple[str, ...], password: str | None
+) -> None:
     """Create an account with one or more roles."""
     email = User.normalize_email(email)
     if User.by_email(email) is not None:

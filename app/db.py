@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from peewee import DatabaseProxy, Model, SqliteDatabase
+from peewee import AutoField, DatabaseProxy, Model, SqliteDatabase
 from playhouse.db_url import parse as parse_db_url
 from playhouse.pool import PooledPostgresqlDatabase
 
@@ -19,6 +19,8 @@ def utcnow() -> dt.datetime:
 
 
 class BaseModel(Model):
+    id = AutoField()  # what Peewee would add anyway; declared so type checkers see it
+
     class Meta:
         database = database
         legacy_table_names = False

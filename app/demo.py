@@ -45,7 +45,9 @@ def load_demo_data() -> list[str]:
 def _create_example(model: AIModel) -> Assistant:
     assistant = Assistant.create(
         name=EXAMPLE_NAME,
-        description="Paste any text: the first prompt analyzes it, the second summarizes the analysis.",
+        description=(
+            "Paste any text: the first prompt analyzes it, the second summarizes the analysis."
+        ),
         status="approved",
         version=1,
         image_path="sparkles",

@@ -12,7 +12,10 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 log = logging.getLogger(__name__)
 
 MESSAGES = {
-    400: ("Something was wrong with that request", "Please go back, reload the page and try again."),
+    400: (
+        "Something was wrong with that request",
+        "Please go back, reload the page and try again.",
+    ),
     403: ("This page is not for your account", "Ask an administrator if you think you need it."),
     404: ("We can't find that page", "It may have moved, or the link may be mistyped."),
     405: ("That action isn't allowed here", "Please go back and try again."),
@@ -54,7 +57,10 @@ def init_app(app: Flask) -> None:
         if isinstance(exc, HTTPException):
             return http_error(exc)
         log.exception(
-            "unhandled error on %s %s (request %s)", request.method, request.path, g.get("request_id")
+            "unhandled error on %s %s (request %s)",
+            request.method,
+            request.path,
+            g.get("request_id"),
         )
         from app.db import database
 

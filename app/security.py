@@ -76,6 +76,14 @@ def current_user() -> User | None:
     return g.get("user")
 
 
+def signed_in_user() -> User:
+    """The user of a view behind login_required (never None there)."""
+    user = g.get("user")
+    if user is None:
+        abort(401)
+    return user
+
+
 def login_user(user: User) -> None:
     session.clear()  # a fresh session at sign-in: no fixation
     session.permanent = True
@@ -174,7 +182,9 @@ def announce_setup_token(app: Flask) -> None:
     )
 
 
-def flash_and_redirect(message: str, endpoint: str, category: str = "success", **values: Any) -> Any:
+def flash_and_redirect(
+    message: str, endpoint: str, category: str = "success", **values: Any
+) -> Any:
     """POST/redirect/GET with a flash; htmx gets HX-Redirect so the whole page changes."""
     flash(message, category)
     target = url_for(endpoint, **values)

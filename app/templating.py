@@ -36,8 +36,22 @@ HTMX_CONFIG = json.dumps(
 
 # The icons an author can pick for an assistant (symbols in static/icons/sprite.svg).
 ASSISTANT_ICONS = (
-    "sparkles", "book", "pencil", "lightbulb", "chat", "clipboard", "calculator", "globe",
-    "flask", "music", "palette", "graduation-cap", "puzzle", "compass", "heart", "star",
+    "sparkles",
+    "book",
+    "pencil",
+    "lightbulb",
+    "chat",
+    "clipboard",
+    "calculator",
+    "globe",
+    "flask",
+    "music",
+    "palette",
+    "graduation-cap",
+    "puzzle",
+    "compass",
+    "heart",
+    "star",
 )
 
 BADGE_CLASSES = {

@@ -4,7 +4,7 @@ Frozen copies of the models as they were when this migration was written (never 
 in a migration: they move on, this file must not). Python-side defaults are irrelevant here.
 """
 
-from peewee import *  # noqa: F403
+from peewee import *
 
 ROLES = ("administrator", "staff", "student")
 ASSISTANT_STATUSES = ("draft", "pending_approval", "approved", "rejected", "disabled")

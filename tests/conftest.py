@@ -8,24 +8,20 @@ from __future__ import annotations
 
 import os
 import re
-import uuid
 from collections.abc import Iterator
 
-import psycopg2
 import pytest
-from psycopg2 import sql
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 os.environ.setdefault("LITELLM_OFFLINE_MODE", "true")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from app import create_app  # noqa: E402
-from app.config import TestConfig  # noqa: E402
-from app.db import database  # noqa: E402
-from app.models import ALL_MODELS, Role  # noqa: E402
-from tests.factories import Factory  # noqa: E402
-
-DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
+from app import create_app
+from app.config import TestConfig
+from app.db import database
+from app.models import ALL_MODELS, Role
+from tests.factories import Factory
+from tests.support.postgres import temporary_database
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -37,34 +33,17 @@ def db_kind(request: pytest.FixtureRequest) -> str:
     return request.config.getoption("--db")
 
 
-def _admin_url(url: str) -> str:
-    return url.rsplit("/", 1)[0] + "/postgres"
-
-
 @pytest.fixture(scope="session")
 def database_url(db_kind: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if db_kind == "sqlite":
         yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
         return
-    server = os.environ.get("TEST_DATABASE_URL", DEFAULT_PG)
-    name = f"aa_test_{uuid.uuid4().hex[:10]}"
-    yield from _temporary_postgres(server, name)
-
-
-def _temporary_postgres(server_url: str, name: str) -> Iterator[str]:
-    conn = psycopg2.connect(_admin_url(server_url))
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield server_url.rsplit("/", 1)[0] + "/" + name
-    finally:
-        database.close() if not database.is_closed() else None
+    with temporary_database() as url:
+        yield url
+        if not database.is_closed():
+            database.close()
         if hasattr(database.obj, "close_all"):
             database.obj.close_all()
-        with conn.cursor() as cur:
-            cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        conn.close()
 
 
 @pytest.fixture(scope="session")
@@ -154,4 +133,3 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def pytest_report_header(config: pytest.Config) -> str:
     return f"database lane: {config.getoption('--db')}"
-

@@ -4,8 +4,8 @@ A definition is a plain JSON-able dict (it is also the snapshot stored with each
 TypedDicts below document it. Every function here accepts any ``Mapping`` and tolerates missing or
 mistyped keys, because lint must never raise on what an author or an import produced.
 
-- ``step_order(prompts)``: prompts sorted by (position, sort_order, list index). Step numbers N count
-  from 1 in that order: ``{{prompt_1_output}}`` is the first prompt's output.
+- ``step_order(prompts)``: prompts sorted by (position, sort_order, list index). Step numbers N
+  count from 1 in that order: ``{{prompt_1_output}}`` is the first prompt's output.
 - ``slugify(name, n)``: the name by which later prompts may refer to a prompt (DESIGN §8).
 - ``ChainIndex(definition)``: steps, slugs and fields, and ``resolve(name, step)`` which says what a
   placeholder means for the prompt at ``step`` (input_mapping → input field → earlier prompt's slug
@@ -77,7 +77,9 @@ class Definition(TypedDict):
 # prompt_N_output; the digit cap keeps int() cheap and within Python's int-string limit.
 PROMPT_OUTPUT = re.compile(r"prompt_([0-9]{1,6})_output")
 # An input_mapping value: a variable written bare, as {{name}} or as ${name}.
-_MAPPING_REFERENCE = re.compile(r"\s*+(?:\{\{\s*+([\w-]++)\s*+\}\}|\$\{\s*+([\w-]++)\s*+\}|([\w-]++))\s*+")
+_MAPPING_REFERENCE = re.compile(
+    r"\s*+(?:\{\{\s*+([\w-]++)\s*+\}\}|\$\{\s*+([\w-]++)\s*+\}|([\w-]++))\s*+"
+)
 _DASHES = re.compile(r"-{2,}")
 
 _P = TypeVar("_P")
@@ -103,7 +105,7 @@ def step_order(prompts: Sequence[_P]) -> list[_P]:
 
 
 def slugify(name: str, n: int) -> str:
-    """Lowercase; each run of non-alphanumerics (Unicode-aware) → "-"; trimmed; empty → prompt-<n>."""
+    """Lowercase; each run of non-alphanumerics (Unicode-aware) → "-", trimmed; "" → prompt-<n>."""
     chars = []
     for ch in unicodedata.normalize("NFC", as_text(name)):
         # Keep only alphanumerics of the lowered char: "İ".lower() adds a combining dot.

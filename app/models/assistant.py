@@ -45,8 +45,12 @@ def _default_audience() -> list[str]:
 class Assistant(BaseModel):
     name = CharField(max_length=255)
     description = TextField(default="")
-    status = CharField(max_length=32, default="draft", constraints=[Check(in_sql("status", STATUSES))])
-    image_path = CharField(max_length=1024, null=True)  # one of our icons, or kept verbatim on import
+    status = CharField(
+        max_length=32, default="draft", constraints=[Check(in_sql("status", STATUSES))]
+    )
+    image_path = CharField(
+        max_length=1024, null=True
+    )  # one of our icons, or kept verbatim on import
     user = ForeignKeyField(User, backref="assistants", column_name="user_id", on_delete="RESTRICT")
     rejection_reason = TextField(null=True)
     version = IntegerField(default=0)  # the last frozen (submitted) version; 0 = never submitted
@@ -55,6 +59,12 @@ class Assistant(BaseModel):
     timeout_seconds = IntegerField(null=True)
     created_at = DateTimeField(default=utcnow)
     updated_at = DateTimeField(default=utcnow)
+
+    if TYPE_CHECKING:  # set by Peewee at runtime
+        user_id: int
+        prompts: ModelSelect[ChainPrompt]
+        fields: ModelSelect[InputField]
+        executions: ModelSelect[Any]
 
     class Meta:
         table_name = "assistant_architects"
@@ -69,7 +79,7 @@ class Assistant(BaseModel):
 
     # --- who may see what: the one place authorization queries live -----------------
     @classmethod
-    def in_catalog_for(cls, user: User) -> ModelSelect:
+    def in_catalog_for(cls, user: User) -> ModelSelect[Assistant]:
         """Approved assistants whose audience includes one of the user's roles."""
         roles = sorted(user.role_names)
         if not roles:
@@ -78,7 +88,7 @@ class Assistant(BaseModel):
         return cls.select().where((cls.status == "approved") & audience).order_by(cls.name)
 
     @classmethod
-    def editable_by(cls, user: User) -> ModelSelect:
+    def editable_by(cls, user: User) -> ModelSelect[Assistant]:
         """What the user may edit: everything for administrators, their own for staff."""
         if user.is_admin:
             return cls.select()
@@ -99,7 +109,9 @@ class Assistant(BaseModel):
         self.updated_at = utcnow()
 
     def ordered_prompts(self) -> list[ChainPrompt]:
-        return list(self.prompts.order_by(ChainPrompt.position, ChainPrompt.sort_order, ChainPrompt.id))
+        return list(
+            self.prompts.order_by(ChainPrompt.position, ChainPrompt.sort_order, ChainPrompt.id)
+        )
 
     def ordered_fields(self) -> list[InputField]:
         return list(self.fields.order_by(InputField.position, InputField.id))
@@ -160,10 +172,19 @@ class ChainPrompt(BaseModel):
     temperature = FloatField(null=True)
     max_tokens = IntegerField(null=True)  # output cap passed to the provider
     fallback_model = ForeignKeyField(
-        AIModel, null=True, column_name="fallback_model_id", on_delete="SET NULL", backref="fallback_for"
+        AIModel,
+        null=True,
+        column_name="fallback_model_id",
+        on_delete="SET NULL",
+        backref="fallback_for",
     )
     created_at = DateTimeField(default=utcnow)
     updated_at = DateTimeField(default=utcnow)
+
+    if TYPE_CHECKING:
+        assistant_id: int
+        model_id: int | None
+        fallback_model_id: int | None
 
     class Meta:
         table_name = "chain_prompts"
@@ -178,8 +199,10 @@ class ChainPrompt(BaseModel):
             "position": self.position,
             "sort_order": self.sort_order,
             "input_mapping": dict(self.input_mapping or {}),
-            "model": self.model.as_ref() if self.model_id else None,
-            "fallback_model": self.fallback_model.as_ref() if self.fallback_model_id else None,
+            "model": self.model.as_ref() if self.model is not None else None,
+            "fallback_model": (
+                self.fallback_model.as_ref() if self.fallback_model is not None else None
+            ),
             "timeout_seconds": self.timeout_seconds,
             "temperature": self.temperature,
             "max_tokens": self.max_tokens,

@@ -26,6 +26,9 @@ def _flatten(messages: Any) -> dict[str, str]:
     flat = {}
     for key, value in messages.items():
         while isinstance(value, list | dict):
-            value = value[0] if isinstance(value, list) and value else next(iter(value.values()), "")
+            if isinstance(value, list):
+                value = value[0] if value else ""
+            else:
+                value = next(iter(value.values()), "")
         flat[key] = str(value)
     return flat

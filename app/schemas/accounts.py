@@ -13,7 +13,10 @@ PASSWORD_MIN = 10
 _email = fields.Email(
     required=True,
     validate=validate.Length(max=320),
-    error_messages={"required": "Enter your email address.", "invalid": "Enter a valid email address."},
+    error_messages={
+        "required": "Enter your email address.",
+        "invalid": "Enter a valid email address.",
+    },
 )
 
 
@@ -23,7 +26,9 @@ class _Stripped(Schema):
 
     @pre_load
     def strip(self, data: dict, **_: Any) -> dict:
-        return {k: v.strip() if isinstance(v, str) and k != "password" else v for k, v in data.items()}
+        return {
+            k: v.strip() if isinstance(v, str) and k != "password" else v for k, v in data.items()
+        }
 
 
 class SignInSchema(_Stripped):

@@ -3,7 +3,8 @@
 The answer is "echo: <last user message>" split into word tokens, so a chain can be checked for
 passing text along. Behaviour is scripted per request by a marker in the last user message
 (`[[fail:429]]`, `[[hang]]`, `[[stall-after:5]]`, `[[cut-after:5]]`, `[[invalid-json]]`,
-`[[fail-times:2:500]]`, `[[slow:200]]`, `[[no-usage]]`) or by a server-level queue (`script("fail:500")`).
+`[[fail-times:2:500]]`, `[[slow:200]]`, `[[no-usage]]`) or by a server-level queue
+(`server.script("fail:500", "ok")`).
 Markers are removed from the echoed text, so they do not leak into the next prompt of a chain.
 
 Run alone for the load benchmark:
@@ -17,6 +18,7 @@ import json
 import re
 import select
 import socket
+import sys
 import threading
 import time
 from collections import Counter, deque
@@ -83,7 +85,9 @@ class FakeOpenAIServer(ThreadingHTTPServer):
         return f"http://127.0.0.1:{self.server_address[1]}/v1"
 
     def start(self) -> FakeOpenAIServer:
-        self._thread = threading.Thread(target=self.serve_forever, daemon=True, name="fake-openai")
+        self._thread = threading.Thread(
+            target=self.serve_forever, args=(0.02,), daemon=True, name="fake-openai"
+        )
         self._thread.start()
         return self
 
@@ -108,6 +112,12 @@ class FakeOpenAIServer(ThreadingHTTPServer):
         while self.disconnects < count and time.monotonic() < deadline:
             time.sleep(0.01)
         return self.disconnects >= count
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up is part of the script (cancel, timeouts), not a server error."""
+        error = sys.exc_info()[1]
+        if not isinstance(error, OSError):
+            super().handle_error(request, client_address)
 
     def record(self, request: RecordedRequest) -> None:
         with self._lock:

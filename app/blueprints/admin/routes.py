@@ -14,14 +14,17 @@ from app.models import User
 from app.models.user import ROLE_LABELS
 from app.schemas import load_form
 from app.schemas.accounts import roles_schema, user_create_schema
-from app.security import admin_required, audit, current_user, flash_and_redirect
-
+from app.security import admin_required, audit, flash_and_redirect, signed_in_user
 
 _SYSTEM_EMAILS = [EXAMPLES_EMAIL]
 
 
 def _users() -> list[User]:
     return list(User.select().where(User.email.not_in(_SYSTEM_EMAILS)).order_by(User.name))
+
+
+def _names(roles: list[str]) -> str:
+    return ", ".join(roles) or "none"
 
 
 def _user_or_404(user_id: int) -> User:
@@ -50,7 +53,11 @@ def create_user() -> Any:
         errors = {"email": "An account with this email already exists."}
     if errors:
         return render_page_or_fragment(
-            "admin/users.html", "admin/_partials/_user_form.html", users=_users(), values=data, errors=errors
+            "admin/users.html",
+            "admin/_partials/_user_form.html",
+            users=_users(),
+            values=data,
+            errors=errors,
         ), 422
     with database.atomic():
         user = User(email=User.normalize_email(data["email"]), name=data["name"])
@@ -66,7 +73,7 @@ def create_user() -> Any:
 def change_roles(user_id: int) -> Any:
     user = _user_or_404(user_id)
     data, errors = load_form(roles_schema, request.form, lists=("roles",))
-    if not errors and user.id == current_user().id and "administrator" not in data["roles"]:
+    if not errors and user.id == signed_in_user().id and "administrator" not in data["roles"]:
         errors = {"roles": "You can't remove your own administrator role."}
     if errors:
         if is_fragment_request():
@@ -80,7 +87,7 @@ def change_roles(user_id: int) -> Any:
             audit(
                 "user.roles_changed",
                 user,
-                f"Roles of {user.email}: {', '.join(before) or 'none'} → {', '.join(after) or 'none'}",
+                f"Roles of {user.email}: {_names(before)} → {_names(after)}",
                 before=before,
                 after=after,
             )
@@ -95,7 +102,7 @@ def change_roles(user_id: int) -> Any:
 def set_active(user_id: int) -> Any:
     user = _user_or_404(user_id)
     active = request.form.get("active") == "1"
-    if user.id == current_user().id and not active:
+    if user.id == signed_in_user().id and not active:
         if is_fragment_request():
             return _row(user, {"active": "You can't deactivate your own account."}, 422)
         return flash_and_redirect("You can't deactivate your own account.", "admin.users", "error")

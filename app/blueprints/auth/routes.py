@@ -93,7 +93,9 @@ def setup() -> Any:
                 user.set_roles(["administrator", "staff"])
             login_user(user)
             audit("user.created", user, f"First administrator {user.email} created at setup")
-            return flash_and_redirect("Welcome! Your administrator account is ready.", "catalog.index")
+            return flash_and_redirect(
+                "Welcome! Your administrator account is ready.", "catalog.index"
+            )
     status = 422 if errors else 200
     return (
         render_template("auth/setup.html", values=values, errors=errors, needs_token=needs_token),

@@ -9,7 +9,7 @@ from flask import redirect, request, url_for
 from app.blueprints.catalog import bp
 from app.htmx import render_page_or_fragment
 from app.models import Assistant, User
-from app.security import current_user, login_required
+from app.security import current_user, login_required, signed_in_user
 
 SEARCH_MAX = 100
 
@@ -27,7 +27,7 @@ def home() -> Any:
 @login_required
 def index() -> Any:
     query = request.args.get("q", "").strip()[:SEARCH_MAX]
-    assistants = Assistant.in_catalog_for(current_user())
+    assistants = Assistant.in_catalog_for(signed_in_user())
     if query:
         assistants = assistants.where(
             Assistant.name.contains(query) | Assistant.description.contains(query)

@@ -8,7 +8,7 @@ from flask import render_template
 
 from app.blueprints.runs import bp
 from app.models import Assistant, Execution
-from app.security import current_user, login_required
+from app.security import login_required, signed_in_user
 
 PAGE_SIZE = 50
 
@@ -19,7 +19,7 @@ def index() -> Any:
     runs = (
         Execution.select(Execution, Assistant)
         .join(Assistant)
-        .where(Execution.user == current_user())
+        .where(Execution.user == signed_in_user())
         .order_by(Execution.id.desc())
         .limit(PAGE_SIZE)
     )

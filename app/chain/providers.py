@@ -1,0 +1,375 @@
+"""Providers: an `ai_models` row becomes a streamed litellm call, its errors our own typed ones.
+
+No Flask, no database: the runner passes a ModelSpec and messages, iterates text deltas, reads
+`.usage` / `.finish_reason` at the end, and calls `.close()` to cancel. Retrying is the runner's
+policy; this module only says whether an error is worth retrying.
+"""
+
+from __future__ import annotations
+
+import os
+
+# Before litellm loads: no internet here, and litellm would fetch its cost map at import.
+os.environ.update(
+    LITELLM_LOCAL_MODEL_COST_MAP="True", LITELLM_OFFLINE_MODE="true", HF_HUB_OFFLINE="1"
+)
+
+import json
+import re
+import time
+from collections.abc import Collection, Iterator, Mapping
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+import httpx
+import litellm
+import openai
+from litellm.exceptions import MidStreamFallbackError
+
+from app.chain.demo_provider import DEMO_PROVIDER, register_demo_provider
+
+API_KEY_ENV_SUFFIX = "_API_KEY"  # DESIGN §8: a key variable must look like one (or be allowlisted)
+NO_KEY = "no-key"  # sent to an api_base with no key variable, so litellm never sends OPENAI_API_KEY
+COST_QUANTUM = Decimal("0.00000001")
+
+
+class ProviderError(Exception):
+    """A model call failed; `message` is plain words for teachers, never containing a key."""
+
+    default_retryable = False
+
+    def __init__(self, message: str, retryable: bool | None = None, status: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.retryable = self.default_retryable if retryable is None else retryable
+        self.status = status
+
+
+class RateLimited(ProviderError):
+    default_retryable = True
+
+
+class ProviderUnavailable(ProviderError):  # 5xx, unreachable, or a stream cut midway
+    default_retryable = True
+
+
+class ProviderTimeout(ProviderError):
+    default_retryable = True
+
+
+class AuthenticationFailed(ProviderError):  # 401/403, or no key configured
+    pass
+
+
+class ModelNotFound(ProviderError):
+    pass
+
+
+class BadRequest(ProviderError):  # 400/422: the provider will refuse it again
+    pass
+
+
+class InvalidResponse(ProviderError):  # the stream could not be parsed
+    pass
+
+
+_TIMEOUTS = (litellm.Timeout, openai.APITimeoutError, httpx.TimeoutException, TimeoutError)
+_UNREACHABLE = (litellm.APIConnectionError, openai.APIConnectionError, httpx.TransportError)
+_PREFIXES = re.compile(r"^(?:litellm\.\w+:\s*|\w+Error:\s*|\w+Exception - )+")
+_SECRETS = re.compile(r"\b(?:sk|pk|key|token)[-_][\w-]{6,}|\b[\w-]{32,}")
+_BY_STATUS: dict[int, tuple[type[ProviderError], str]] = {
+    429: (RateLimited, "The provider is limiting requests right now (HTTP 429)."),
+    401: (AuthenticationFailed, "The provider refused the API key (HTTP 401)."),
+    403: (AuthenticationFailed, "The provider refused access with this key (HTTP 403)."),
+    404: (ModelNotFound, "The provider does not know the model {model} (HTTP 404)."),
+    400: (BadRequest, "The provider rejected the request (HTTP 400): {detail}"),
+    422: (BadRequest, "The provider rejected the request (HTTP 422): {detail}"),
+}
+
+
+def _causes(error: BaseException) -> list[BaseException]:
+    chain: list[BaseException] = []
+    cause: BaseException | None = error
+    while cause is not None and len(chain) < 10:  # litellm wraps several times
+        chain.append(cause)
+        cause = getattr(cause, "original_exception", None) or cause.__cause__ or cause.__context__
+    return chain
+
+
+def _detail(error: BaseException) -> str:
+    """The provider's own words, short, with anything key-like blanked out."""
+    body = getattr(error, "body", None)
+    text = str((body.get("message") if isinstance(body, dict) else None) or error)
+    text = _SECRETS.sub("[hidden]", _PREFIXES.sub("", text.strip()))
+    return text if len(text) <= 300 else text[:299] + "…"
+
+
+def classify_error(
+    error: BaseException, model_id: str, timeout: float, *, started: bool = False
+) -> ProviderError:
+    """Map a litellm/openai/httpx error to ours; `started`: some text had already arrived."""
+    if isinstance(error, ProviderError):
+        return error
+    causes = _causes(error)
+    if any(isinstance(cause, json.JSONDecodeError) for cause in causes):
+        return InvalidResponse("The provider sent an answer that could not be read.")
+    if any(isinstance(cause, _TIMEOUTS) for cause in causes):
+        if started:
+            return ProviderTimeout(f"The model stopped answering for {timeout:g} seconds.")
+        return ProviderTimeout(f"The model did not start answering within {timeout:g} seconds.")
+    status = getattr(error, "status_code", None)
+    if isinstance(status, int) and status in _BY_STATUS:
+        kind, words = _BY_STATUS[status]
+        return kind(words.format(model=model_id, detail=_detail(error)), status=status)
+    if started or isinstance(error, MidStreamFallbackError):
+        return ProviderUnavailable("The provider's answer was cut off before it finished.")
+    if any(isinstance(cause, _UNREACHABLE) for cause in causes):
+        return ProviderUnavailable("Could not reach the provider.")
+    if isinstance(status, int) and status >= 500:
+        return ProviderUnavailable(
+            f"The provider had a problem on its side (HTTP {status}).", status=status
+        )
+    if isinstance(status, int):
+        return ProviderError(f"The provider refused the request (HTTP {status}).", status=status)
+    return ProviderError(f"The model call failed unexpectedly ({type(error).__name__}).")
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSpec:
+    """What the engine needs of an `ai_models` row; the key itself is never part of it."""
+
+    id: int | None
+    name: str
+    model_id: str  # the litellm model string, e.g. openai/gpt-4o-mini or demo/offline
+    provider: str
+    api_base: str | None = None
+    api_key_env: str | None = None
+    max_tokens: int | None = None  # the context window
+    input_cost_per_1k: Decimal | None = None
+    output_cost_per_1k: Decimal | None = None
+
+    @classmethod
+    def from_row(cls, row: Any) -> ModelSpec:
+        """From an AIModel instance or a mapping with the same keys (a definition snapshot)."""
+
+        def value(name: str) -> Any:
+            return row.get(name) if isinstance(row, Mapping) else getattr(row, name, None)
+
+        def price(name: str) -> Decimal | None:
+            raw = value(name)
+            return None if raw is None else Decimal(str(raw))
+
+        return cls(
+            id=value("id"),
+            name=value("name") or value("model_id"),
+            model_id=value("model_id"),
+            provider=value("provider") or value("model_id").partition("/")[0],
+            api_base=value("api_base") or None,
+            api_key_env=value("api_key_env") or None,
+            max_tokens=value("max_tokens"),
+            input_cost_per_1k=price("input_cost_per_1k"),
+            output_cost_per_1k=price("output_cost_per_1k"),
+        )
+
+    @property
+    def is_demo(self) -> bool:
+        return self.provider == DEMO_PROVIDER or self.model_id.startswith(DEMO_PROVIDER + "/")
+
+
+@dataclass(frozen=True, slots=True)
+class TokenUsage:
+    prompt_tokens: int
+    completion_tokens: int
+    estimated: bool = False  # True when the provider sent no usage and litellm counted tokens
+
+
+def configure_litellm() -> None:
+    """litellm at its cheapest per chunk (DESIGN §7; measured in bench/engine_baseline.py)."""
+    # The big one: no logging job submitted to a thread pool for every chunk (84 → ~45 ms/step).
+    litellm.disable_streaming_logging = True
+    # No "Give Feedback / Get Help" banner printed on every provider error.
+    litellm.suppress_debug_info = True
+    # Not drop_params: with it, litellm 1.110 re-sends a request refused with HTTP 422 and then
+    # returns None instead of raising.
+    register_demo_provider()
+
+
+def is_allowed_key_env(name: str, allowlist: Collection[str] = ()) -> bool:
+    return name.endswith(API_KEY_ENV_SUFFIX) or name in allowlist
+
+
+def _api_key(spec: ModelSpec, env: Mapping[str, str], allowlist: Collection[str]) -> str | None:
+    """The key from the variable the row names; never stored, never put in a message."""
+    if spec.api_key_env is None:
+        return NO_KEY if spec.api_base and not spec.is_demo else None
+    if not is_allowed_key_env(spec.api_key_env, allowlist):
+        raise AuthenticationFailed(
+            f"The model's key variable {spec.api_key_env} is not allowed: "
+            f"its name must end in {API_KEY_ENV_SUFFIX}."
+        )
+    key = env.get(spec.api_key_env, "").strip()
+    if not key:
+        raise AuthenticationFailed(
+            f"The API key for {spec.name} is not set: the server has no "
+            f"{spec.api_key_env} environment variable."
+        )
+    return key
+
+
+def stream_completion(
+    spec: ModelSpec,
+    messages: list[dict[str, Any]],
+    *,
+    temperature: float | None = None,
+    max_tokens: int | None = None,
+    timeout: float,
+    total_timeout: float | None = None,
+    env: Mapping[str, str] = os.environ,
+    key_env_allowlist: Collection[str] = (),
+) -> CompletionStream:
+    """Start a streamed completion; iterate it for text deltas. Raises ProviderError subclasses.
+
+    `timeout` bounds every wait for the provider: connecting, the first byte, and each later read,
+    so a hang or a stall mid-stream ends in ProviderTimeout. `total_timeout`, when set, also caps
+    the whole answer (checked as chunks arrive).
+    """
+    api_key = _api_key(spec, env, key_env_allowlist)
+    params: dict[str, Any] = {
+        "model": spec.model_id,
+        "messages": messages,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+        "timeout": timeout,
+        "max_retries": 0,  # the runner retries; the openai SDK would retry 429/5xx twice
+    }
+    if api_key is not None:
+        params["api_key"] = api_key
+    if spec.api_base:
+        params["api_base"] = spec.api_base
+    if temperature is not None:
+        params["temperature"] = temperature
+    if max_tokens is not None:
+        params["max_tokens"] = max_tokens
+    started = time.monotonic()
+    try:
+        raw_stream = litellm.completion(**params)
+    except Exception as error:
+        raise classify_error(error, spec.model_id, timeout, started=False) from error
+    if raw_stream is None:  # see configure_litellm: never a stream we can read
+        raise InvalidResponse("The provider sent no answer.")
+    deadline = None if total_timeout is None else started + total_timeout
+    return CompletionStream(raw_stream, spec, messages, timeout, deadline)
+
+
+class CompletionStream(Iterator[str]):
+    """Text deltas of one answer; `.usage` and `.finish_reason` are set once it is exhausted."""
+
+    def __init__(
+        self,
+        raw_stream: Any,
+        spec: ModelSpec,
+        messages: list[dict[str, Any]],
+        timeout: float,
+        deadline: float | None,
+    ) -> None:
+        self.usage: TokenUsage | None = None
+        self.finish_reason: str | None = None
+        self._raw = raw_stream  # litellm's CustomStreamWrapper
+        self._spec = spec
+        self._messages = messages
+        self._timeout = timeout
+        self._deadline = deadline
+        self._parts: list[str] = []
+        self._last_usage: Any = None
+        self._closed = False
+
+    def __next__(self) -> str:
+        # Kept lean: this runs once per chunk, on top of litellm's own per-chunk work.
+        while not self._closed:
+            try:
+                chunk = next(self._raw)
+            except StopIteration:
+                self._finish()
+                raise
+            except Exception as error:
+                if self._closed:  # closed from another greenlet while we were reading
+                    break
+                self.close()
+                raise classify_error(
+                    error, self._spec.model_id, self._timeout, started=bool(self._parts)
+                ) from error
+            if self._deadline is not None and time.monotonic() > self._deadline:
+                self.close()
+                raise ProviderTimeout("The model took longer than its time limit; it was stopped.")
+            if chunk.choices:
+                choice = chunk.choices[0]
+                if choice.finish_reason:
+                    self.finish_reason = choice.finish_reason
+                text = choice.delta.content
+                if text:
+                    self._parts.append(text)
+                    return text
+            # Only the last chunk (no text) carries usage; litellm omits the attribute elsewhere.
+            usage = getattr(chunk, "usage", None)
+            if usage is not None:
+                self._last_usage = usage
+        raise StopIteration
+
+    def _finish(self) -> None:
+        """Usage as the provider reported it, else litellm's own token count (flagged)."""
+        reported = any(getattr(chunk, "usage", None) is not None for chunk in self._raw.chunks)
+        usage = self._last_usage
+        if usage is not None:
+            self.usage = TokenUsage(usage.prompt_tokens, usage.completion_tokens, not reported)
+        else:
+            model = self._spec.model_id
+            self.usage = TokenUsage(
+                prompt_tokens=litellm.token_counter(model=model, messages=self._messages),
+                completion_tokens=litellm.token_counter(model=model, text="".join(self._parts)),
+                estimated=True,
+            )
+        self._closed = True
+
+    @property
+    def text(self) -> str:
+        """Everything streamed so far."""
+        return "".join(self._parts)
+
+    def close(self) -> None:
+        """Stop reading and release the provider's HTTP connection (cancel). Idempotent."""
+        if not self._closed:
+            self._closed = True
+            self._raw.close()
+
+    def __enter__(self) -> CompletionStream:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def compute_cost(spec: ModelSpec, prompt_tokens: int, completion_tokens: int) -> Decimal | None:
+    """Cost in dollars (8 dp): the row's prices, else litellm's cost map, else None (unpriced)."""
+    if spec.input_cost_per_1k is not None and spec.output_cost_per_1k is not None:
+        cost = (
+            spec.input_cost_per_1k * prompt_tokens + spec.output_cost_per_1k * completion_tokens
+        ) / 1000
+        return cost.quantize(COST_QUANTUM, rounding=ROUND_HALF_UP)
+    if spec.is_demo:
+        return None
+    try:
+        info = litellm.get_model_info(spec.model_id)
+    except Exception:  # litellm raises for a model it does not know
+        return None
+    input_price, output_price = info.get("input_cost_per_token"), info.get("output_cost_per_token")
+    if input_price is None or output_price is None:
+        return None
+    # str() keeps the map's decimal figures exact (1.5e-07 → Decimal("1.5E-7")).
+    cost = (
+        Decimal(str(input_price)) * prompt_tokens + Decimal(str(output_price)) * completion_tokens
+    )
+    return cost.quantize(COST_QUANTUM, rounding=ROUND_HALF_UP)
+
+
+configure_litellm()
