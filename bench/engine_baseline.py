@@ -9,8 +9,14 @@ measure_* functions beside the runner path; run this module alone for the litell
 
 from __future__ import annotations
 
-import argparse
 import os
+
+# Before litellm loads (it would fetch its cost map from the internet, in the background).
+os.environ.update(
+    LITELLM_LOCAL_MODEL_COST_MAP="True", LITELLM_OFFLINE_MODE="true", HF_HUB_OFFLINE="1"
+)
+
+import argparse
 import statistics
 import subprocess
 import sys
@@ -212,5 +218,4 @@ def _openai_call(base_url: str) -> StepCall:
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("PYTHONPATH", ".")  # the fake server subprocess imports tests.support
     main()

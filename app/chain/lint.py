@@ -124,7 +124,7 @@ class _PromptLint:
         if not step.well_formed:
             self.add("invalid_prompt", f"Prompt {step.number} cannot be read.")
             return self.findings
-        if not step.content.strip():
+        if not step.content or step.content.isspace():
             self.add("empty_content", f"{self.label} has no text.", span=("content", None, None))
         used_keys = self.check_texts()
         self.check_mapping(used_keys)
