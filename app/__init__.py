@@ -28,6 +28,9 @@ def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
 
         use_fast_password_hashing()
     logging.basicConfig(level=app.config["LOG_LEVEL"])
+    for noisy in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "httpx"):
+        # litellm logs every call at INFO on stdout; our own logs say what matters.
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
     from app import cli, db, errors, security, templating
     from app.blueprints import admin, auth, builder, catalog, ops, runs

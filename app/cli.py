@@ -71,5 +71,7 @@ def demo_load() -> None:
 
 
 def init_app(app: Flask) -> None:
-    for group in (db_cli, users_cli, demo_cli):
+    from app.cli_runs import assistants_cli, runner_cli
+
+    for group in (db_cli, users_cli, demo_cli, assistants_cli, runner_cli):
         app.cli.add_command(group)

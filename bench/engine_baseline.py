@@ -1,8 +1,10 @@
-"""Baselines for the engine benchmark: a 3-prompt chain with bare litellm and the bare openai client.
+"""Engine benchmark baselines: a prompt chain through bare litellm and the bare openai client.
 
-Each step streams one answer from a fake OpenAI-compatible server (no latency, 50 tokens) and feeds
-it to the next prompt, as a chain does. Figures are ms per prompt step. bench/engine.py imports the
-measure_* functions beside the runner path; run this module alone for the litellm settings:
+Each step streams one answer from a fake OpenAI-compatible server (zero latency, 50 tokens) and
+feeds it into the next prompt, as a chain does; figures are milliseconds per prompt step.
+bench/engine.py imports `measure_bare_litellm` / `measure_bare_openai` (or the `*_step` calls
+with `run_chains`, to interleave them with the runner). Alone, it compares litellm
+configurations (DESIGN §7):
 
     .venv/bin/python -m bench.engine_baseline [--runs 7] [--chains 10] [--tokens 50]
 """
@@ -11,19 +13,20 @@ from __future__ import annotations
 
 import os
 
-# Before litellm loads (it would fetch its cost map from the internet, in the background).
+# Before litellm loads: offline, or it fetches its cost map in the background while we measure.
 os.environ.update(
     LITELLM_LOCAL_MODEL_COST_MAP="True", LITELLM_OFFLINE_MODE="true", HF_HUB_OFFLINE="1"
 )
 
 import argparse
+import socket
 import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 import litellm
@@ -34,25 +37,31 @@ from app.chain.providers import ModelSpec, configure_litellm, stream_completion
 PROMPTS = ("Analyze this: {text}", "Summarize: {text}", "Review: {text}")
 FIRST_INPUT = "the causes of the French Revolution"
 MODEL = "fake-model"
-StepCall = Callable[[str], str]  # prompt in, whole streamed answer out
+StepCall = Callable[[str], str]  # a prompt in, the whole streamed answer out
 
 
-def run_chains(call: StepCall, steps: int, chains: int) -> float:
-    """ms per prompt step over `chains` chains of `steps` prompts; each step reads the last answer."""
-    started = time.perf_counter()
+class StepCost(NamedTuple):
+    wall_ms: float  # per prompt step
+    cpu_ms: float  # per prompt step, all threads of this process (litellm logs in a pool)
+
+
+def run_chains(call: StepCall, steps: int = 3, chains: int = 10) -> StepCost:
+    """Cost per prompt step over `chains` chains of `steps` prompts, each fed the last answer."""
+    wall, cpu = time.perf_counter(), time.process_time()
     for _ in range(chains):
         text = FIRST_INPUT
         for step in range(steps):
             text = call(PROMPTS[step % len(PROMPTS)].format(text=text))
-    return (time.perf_counter() - started) * 1000 / (steps * chains)
+    count = steps * chains
+    return StepCost(
+        (time.perf_counter() - wall) * 1000 / count, (time.process_time() - cpu) * 1000 / count
+    )
 
 
-def _measure(call: StepCall, steps: int, runs: int, chains: int) -> list[float]:
-    call(FIRST_INPUT)  # warm up: lazy imports, client caches, the first connection
-    return [run_chains(call, steps, chains) for _ in range(runs)]
+def litellm_step(base_url: str, *, stop_at_usage: bool = True, **extra: Any) -> StepCall:
+    """One streamed litellm call. `stop_at_usage` stops at the usage chunk, as providers.py does:
+    asking litellm for one more chunk makes it assemble the whole response a second time."""
 
-
-def litellm_step(base_url: str, **extra: Any) -> StepCall:
     def call(prompt: str) -> str:
         stream = litellm.completion(
             model=f"openai/{MODEL}",
@@ -67,21 +76,19 @@ def litellm_step(base_url: str, **extra: Any) -> StepCall:
         )
         parts = []
         for chunk in stream:
-            if chunk.choices and chunk.choices[0].delta.content:
-                parts.append(chunk.choices[0].delta.content)
+            if chunk.choices:
+                if chunk.choices[0].delta.content:
+                    parts.append(chunk.choices[0].delta.content)
+            elif stop_at_usage and getattr(chunk, "usage", None) is not None:
+                stream.close()
+                break
         return "".join(parts)
 
     return call
 
 
-def measure_bare_litellm(base_url: str, steps: int = 3, runs: int = 5, chains: int = 10) -> list[float]:
-    """Bare litellm at its cheapest (configure_litellm), nothing of ours per chunk."""
-    configure_litellm()
-    return _measure(litellm_step(base_url), steps, runs, chains)
-
-
-def measure_bare_openai(base_url: str, steps: int = 3, runs: int = 5, chains: int = 10) -> list[float]:
-    """The openai client, one client reused (connection kept alive), streaming with usage."""
+def openai_step(base_url: str) -> StepCall:
+    """The openai client, one client reused (keep-alive), streaming with usage."""
     client = openai.OpenAI(base_url=base_url, api_key="sk-bench", max_retries=0, timeout=30)
 
     def call(prompt: str) -> str:
@@ -91,15 +98,13 @@ def measure_bare_openai(base_url: str, steps: int = 3, runs: int = 5, chains: in
             stream=True,
             stream_options={"include_usage": True},
         )
-        return "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+        return "".join(chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices)
 
-    return _measure(call, steps, runs, chains)
+    return call
 
 
-def measure_stream_completion(
-    base_url: str, steps: int = 3, runs: int = 5, chains: int = 10
-) -> list[float]:
-    """Our providers.stream_completion: litellm at its cheapest plus our typed wrapper."""
+def providers_step(base_url: str) -> StepCall:
+    """Our app.chain.providers.stream_completion: litellm at its cheapest plus our wrapper."""
     spec = ModelSpec(None, "Bench", f"openai/{MODEL}", "openai", base_url, "BENCH_API_KEY")
     env = {"BENCH_API_KEY": "sk-bench"}
 
@@ -107,12 +112,32 @@ def measure_stream_completion(
         messages = [{"role": "user", "content": prompt}]
         return "".join(stream_completion(spec, messages, timeout=30, env=env))
 
-    return _measure(call, steps, runs, chains)
+    return call
+
+
+def _measure(call: StepCall, steps: int, runs: int, chains: int) -> list[float]:
+    call(FIRST_INPUT)  # warm up: lazy imports, client caches, the first connection
+    return [run_chains(call, steps, chains).wall_ms for _ in range(runs)]
+
+
+def measure_bare_litellm(
+    base_url: str, steps: int = 3, runs: int = 5, chains: int = 10
+) -> list[float]:
+    """ms per step, one figure per run: bare litellm at its cheapest (configure_litellm)."""
+    configure_litellm()
+    return _measure(litellm_step(base_url), steps, runs, chains)
+
+
+def measure_bare_openai(
+    base_url: str, steps: int = 3, runs: int = 5, chains: int = 10
+) -> list[float]:
+    """ms per step, one figure per run: the bare openai client."""
+    return _measure(openai_step(base_url), steps, runs, chains)
 
 
 @contextmanager
 def litellm_settings(**settings: Any) -> Iterator[None]:
-    """Temporarily set litellm module attributes (to compare configurations in one process)."""
+    """Set litellm module attributes for one measurement, then put them back."""
     saved = {name: getattr(litellm, name) for name in settings}
     for name, value in settings.items():
         setattr(litellm, name, value)
@@ -123,98 +148,69 @@ def litellm_settings(**settings: Any) -> Iterator[None]:
             setattr(litellm, name, value)
 
 
-def litellm_variants(base_url: str) -> dict[str, tuple[dict[str, Any], StepCall]]:
-    """The litellm configurations compared: (settings applied around the run, the step call)."""
-    shared_openai = openai.OpenAI(base_url=base_url, api_key="sk-bench", max_retries=0, timeout=30)
+def variants(base_url: str) -> dict[str, tuple[dict[str, Any], StepCall]]:
+    """Name → (litellm settings during the run, step call). All start from configure_litellm()."""
+    shared_sdk = openai.OpenAI(base_url=base_url, api_key="sk-bench", max_retries=0, timeout=30)
+    read_all = litellm_step(base_url, stop_at_usage=False)
     return {
-        "litellm defaults": ({"disable_streaming_logging": False}, litellm_step(base_url)),
-        "litellm cheapest (configure_litellm)": ({}, litellm_step(base_url)),
+        "litellm defaults": ({"disable_streaming_logging": False}, read_all),
+        "disable_streaming_logging": ({}, read_all),
+        "  + stop at the usage chunk (cheapest)": ({}, litellm_step(base_url)),
         "  + litellm.client_session (shared httpx)": (
             {"client_session": httpx.Client()},
             litellm_step(base_url),
         ),
-        "  + client= (one OpenAI client)": ({}, litellm_step(base_url, client=shared_openai)),
+        "  + client= (one shared OpenAI client)": ({}, litellm_step(base_url, client=shared_sdk)),
+        "providers.stream_completion (ours)": ({}, providers_step(base_url)),
+        "bare openai client": ({}, openai_step(base_url)),
     }
 
 
 def start_fake_server(tokens: int) -> tuple[subprocess.Popen, str]:
-    """The fake server in its own process, so its CPU is not charged to the client measured."""
-    port = _free_port()
+    """The fake server in its own process, so its CPU is not charged to what is measured."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
     command = [sys.executable, "-m", "tests.support.fake_openai", "--port", str(port)]
-    server = subprocess.Popen([*command, "--tokens", str(tokens)], stdout=subprocess.PIPE)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    server = subprocess.Popen([*command, "--tokens", str(tokens)], stdout=subprocess.PIPE, cwd=root)
     assert server.stdout is not None
     server.stdout.readline()  # "fake OpenAI server on …": it is listening
     return server, f"http://127.0.0.1:{port}/v1"
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _summary(figures: list[float]) -> str:
-    median = statistics.median(figures)
-    return f"{median:7.2f} ms/step  (min {min(figures):.2f}, max {max(figures):.2f}, n={len(figures)})"
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description="Bare litellm / openai cost per prompt step.")
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--chains", type=int, default=10)
     parser.add_argument("--tokens", type=int, default=50)
     args = parser.parse_args()
+    configure_litellm()
     server, base_url = start_fake_server(args.tokens)
     try:
-        configure_litellm()
-        steps = len(PROMPTS)
-        variants = litellm_variants(base_url)
-        calls: dict[str, tuple[dict[str, Any], StepCall]] = {
-            **variants,
-            "stream_completion (ours)": ({}, lambda p: "".join(_ours(base_url, p))),
-            "bare openai client": ({}, _openai_call(base_url)),
-        }
-        results: dict[str, list[float]] = {name: [] for name in calls}
-        for name, (settings, call) in calls.items():  # warm every variant once
+        compared = variants(base_url)
+        results: dict[str, list[StepCost]] = {name: [] for name in compared}
+        for settings, call in compared.values():  # warm every variant once
             with litellm_settings(**settings):
                 call(FIRST_INPUT)
-        cpu_started = time.process_time()
         for _ in range(args.runs):  # interleaved: each round runs every variant once
-            for name, (settings, call) in calls.items():
+            for name, (settings, call) in compared.items():
                 with litellm_settings(**settings):
-                    results[name].append(run_chains(call, steps, args.chains))
-        print(f"{steps}-prompt chain, {args.tokens} tokens per answer, zero latency, {base_url}")
-        for name, figures in results.items():
-            print(f"{name:44} {_summary(figures)}")
-        cheapest = statistics.median(results["litellm cheapest (configure_litellm)"])
-        print(f"defaults / cheapest: {statistics.median(results['litellm defaults']) / cheapest:.2f}×")
-        print(f"client CPU {time.process_time() - cpu_started:.1f} s (this process, all variants)")
+                    results[name].append(run_chains(call, len(PROMPTS), args.chains))
+                time.sleep(0.1)  # let litellm's logging pool finish before the next variant
     finally:
         server.terminate()
         server.wait()
-
-
-def _ours(base_url: str, prompt: str) -> Iterator[str]:
-    spec = ModelSpec(None, "Bench", f"openai/{MODEL}", "openai", base_url, "BENCH_API_KEY")
-    env = {"BENCH_API_KEY": "sk-bench"}
-    return stream_completion(spec, [{"role": "user", "content": prompt}], timeout=30, env=env)
-
-
-def _openai_call(base_url: str) -> StepCall:
-    client = openai.OpenAI(base_url=base_url, api_key="sk-bench", max_retries=0, timeout=30)
-
-    def call(prompt: str) -> str:
-        stream = client.chat.completions.create(
-            model=MODEL,
-            messages=[{"role": "user", "content": prompt}],
-            stream=True,
-            stream_options={"include_usage": True},
-        )
-        return "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
-
-    return call
+    print(f"{len(PROMPTS)}-prompt chains, {args.tokens} tokens per answer, zero latency")
+    print(f"{'':42} {'wall ms/step: median (min–max)':>32} {'CPU ms/step':>12}")
+    for name, costs in results.items():
+        wall = [cost.wall_ms for cost in costs]
+        cpu = statistics.median(cost.cpu_ms for cost in costs)
+        spread = f"{statistics.median(wall):6.1f} ({min(wall):.1f}–{max(wall):.1f})"
+        print(f"{name:42} {spread:>32} {cpu:12.1f}")
+    print(
+        f"{args.runs} interleaved runs of {args.chains} chains each; load: {os.getloadavg()[0]:.2f}"
+    )
 
 
 if __name__ == "__main__":

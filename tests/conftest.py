@@ -23,6 +23,8 @@ from app.models import ALL_MODELS, Role
 from tests.factories import Factory
 from tests.support.postgres import temporary_database
 
+pytest_plugins = ["tests.support.fixtures"]
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--db", default="sqlite", choices=["sqlite", "postgres"])

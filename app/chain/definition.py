@@ -81,6 +81,8 @@ _MAPPING_REFERENCE = re.compile(
     r"\s*+(?:\{\{\s*+([\w-]++)\s*+\}\}|\$\{\s*+([\w-]++)\s*+\}|([\w-]++))\s*+"
 )
 _DASHES = re.compile(r"-{2,}")
+# Everything str.splitlines() breaks on, so a quoted snippet never splits an error message.
+_LINE_BREAKS = str.maketrans(dict.fromkeys("\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029", " "))
 
 _P = TypeVar("_P")
 
@@ -180,7 +182,7 @@ class ChainIndex:
 
     def __init__(self, definition: Mapping[str, Any]) -> None:
         raw_prompts = get(definition, "prompts")
-        prompts = raw_prompts if isinstance(raw_prompts, list) else []
+        prompts = raw_prompts if isinstance(raw_prompts, list | tuple) else []
         ranked = sorted(enumerate(prompts), key=lambda item: (*_rank(item[1]), item[0]))
         self.steps: list[Step] = [_make_step(n, i, p) for n, (i, p) in enumerate(ranked, start=1)]
         self.by_slug: dict[str, list[Step]] = {}
@@ -188,7 +190,7 @@ class ChainIndex:
             self.by_slug.setdefault(step.slug, []).append(step)
         raw_fields = get(definition, "fields")
         self.fields: dict[str, Mapping[str, Any]] = {}
-        for item in raw_fields if isinstance(raw_fields, list) else []:
+        for item in raw_fields if isinstance(raw_fields, list | tuple) else []:
             name = get(item, "name")
             if isinstance(name, str):
                 self.fields.setdefault(name, item)
@@ -229,8 +231,13 @@ class ChainIndex:
 
 
 def shorten(text: str, limit: int = 60) -> str:
-    """Messages quote user text; a 10-million-character name must not flood them."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """User text as messages quote it: on one line, and short (a name may be 10 MB long)."""
+    short = one_line(text[: limit + 1])
+    return short if len(short) <= limit else short[: limit - 1] + "…"
+
+
+def one_line(text: str) -> str:
+    return text.translate(_LINE_BREAKS)
 
 
 def _rank(prompt: object) -> tuple[int, int]:

@@ -13,7 +13,7 @@ import os
 import re
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Literal
 
 # litellm must not reach for the internet at import (same settings as app.chain.providers).
 os.environ.update(
@@ -22,6 +22,7 @@ os.environ.update(
 
 import litellm
 from litellm import CustomLLM
+from litellm.types.llms.openai import ChatCompletionUsageBlock
 from litellm.types.utils import GenericStreamingChunk, ModelResponse, Usage
 
 DEMO_PROVIDER = "demo"
@@ -96,7 +97,9 @@ def _prompt_tokens(messages: list[dict[str, Any]]) -> int:
     return sum(len(_text_of(m.get("content")).split()) for m in messages)
 
 
-def _planned_answer(messages: list, optional_params: dict) -> tuple[list[str], str]:
+def _planned_answer(
+    messages: list, optional_params: dict
+) -> tuple[list[str], Literal["stop", "length"]]:
     """The pieces to send and the finish reason, honouring the output cap (max_tokens)."""
     pieces = answer_pieces(demo_answer(messages))
     cap = optional_params.get("max_tokens") or optional_params.get("max_completion_tokens")
@@ -119,16 +122,16 @@ class DemoLLM(CustomLLM):
                 text=piece, is_finished=False, finish_reason="", usage=None, index=0, tool_use=None
             )
         prompt_tokens = _prompt_tokens(messages)
-        usage = {
-            "prompt_tokens": prompt_tokens,
-            "completion_tokens": len(pieces),
-            "total_tokens": prompt_tokens + len(pieces),
-        }
+        usage = ChatCompletionUsageBlock(
+            prompt_tokens=prompt_tokens,
+            completion_tokens=len(pieces),
+            total_tokens=prompt_tokens + len(pieces),
+        )
         yield GenericStreamingChunk(
             text="",
             is_finished=True,
             finish_reason=finish_reason,
-            usage=usage,  # type: ignore[typeddict-item]
+            usage=usage,
             index=0,
             tool_use=None,
         )
@@ -137,14 +140,11 @@ class DemoLLM(CustomLLM):
         messages: list = kwargs.get("messages") or []
         pieces, finish_reason = _planned_answer(messages, kwargs.get("optional_params") or {})
         response: ModelResponse = kwargs.get("model_response") or ModelResponse()
-        response.choices[0].message.content = "".join(pieces)  # type: ignore[union-attr]
+        response.choices[0].message.content = "".join(pieces)
         response.choices[0].finish_reason = finish_reason
         prompt_tokens = _prompt_tokens(messages)
-        response.usage = Usage(  # type: ignore[attr-defined]
-            prompt_tokens=prompt_tokens,
-            completion_tokens=len(pieces),
-            total_tokens=prompt_tokens + len(pieces),
-        )
+        usage = Usage(prompt_tokens, len(pieces), prompt_tokens + len(pieces))
+        response.usage = usage  # type: ignore[attr-defined]  # set the way litellm itself does
         response.model = DEMO_MODEL_ID
         return response
 

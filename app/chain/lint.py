@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from app.chain.definition import (
@@ -29,10 +29,11 @@ from app.chain.definition import (
     Resolution,
     Step,
     get,
+    one_line,
     shorten,
     slugify,
 )
-from app.chain.variables import scan_template
+from app.chain.variables import TemplateProblem, iter_template
 
 Severity = Literal["error", "warning"]
 TextField = Literal["content", "system_context"]
@@ -58,11 +59,8 @@ def has_errors(findings: Iterable[Finding]) -> bool:
 
 def format_findings(findings: Iterable[Finding]) -> str:
     """One line per distinct error, each naming its prompt (tool_executions.error_message)."""
-    lines: list[str] = []
-    for finding in findings:
-        if finding.severity == "error" and finding.message not in lines:
-            lines.append(finding.message)
-    return "\n".join(lines)
+    errors = (one_line(finding.message) for finding in findings if finding.severity == "error")
+    return "\n".join(dict.fromkeys(errors))
 
 
 def lint(definition: object) -> list[Finding]:
@@ -70,7 +68,9 @@ def lint(definition: object) -> list[Finding]:
         return [_general("invalid_definition", "This assistant definition cannot be read.")]
     index = ChainIndex(definition)
     findings: list[Finding] = []
-    if get(definition, "prompts") is not None and not isinstance(definition["prompts"], list):
+    if get(definition, "prompts") is not None and not isinstance(
+        definition["prompts"], list | tuple
+    ):
         findings.append(_general("invalid_definition", "This assistant's prompts cannot be read."))
     if not index.steps:
         findings.append(_general("no_prompts", "This assistant has no prompts yet. Add one."))
@@ -83,7 +83,11 @@ def lint(definition: object) -> list[Finding]:
     for name, field in index.fields.items():
         if name not in used_fields:
             label = get(field, "label")
-            shown = f"“{shorten(label)}” ({{{{{shorten(name)}}}}})" if label else f"“{name}”"
+            shown = (
+                f"“{shorten(str(label))}” ({{{{{shorten(name)}}}}})"
+                if label
+                else f"“{shorten(name)}”"
+            )
             message = f"The input field {shown} is not used by any prompt."
             findings.append(_general("unused_field", message, "warning"))
     return findings
@@ -116,8 +120,8 @@ class _PromptLint:
     ) -> None:
         field, start, end = span or (None, None, None)
         step = self.step
-        finding = Finding(step.number, step.name, kind, severity, message, field, start, end)
-        self.findings.append(replace(finding, mapping_key=mapping_key) if mapping_key else finding)
+        where = (field, start, end, mapping_key)
+        self.findings.append(Finding(step.number, step.name, kind, severity, message, *where))
 
     def run(self) -> list[Finding]:
         step = self.step
@@ -145,19 +149,24 @@ class _PromptLint:
                 message = f"{self.label}{where} is {len(text):,} characters long; "
                 message += f"the limit is {MAX_CONTENT_CHARS:,}."
                 self.add("content_too_long", message, span=(field, MAX_CONTENT_CHARS, len(text)))
-            scan = scan_template(
-                text, max_placeholders=MAX_PLACEHOLDERS + 1, max_problems=MAX_PROBLEMS_PER_TEXT
-            )
-            for problem in scan.problems:
-                message = f"{self.label}{where}: {problem.explanation}."
-                self.add(problem.kind, message, span=(field, problem.start, problem.end))
-            for placeholder in scan.placeholders:
+            problems = 0
+            for item in iter_template(text):
+                if isinstance(item, TemplateProblem):
+                    problems += 1
+                    if problems > MAX_PROBLEMS_PER_TEXT:
+                        break
+                    message = f"{self.label}{where}: {item.explanation}."
+                    self.add(item.kind, message, span=(field, item.start, item.end))
+                    continue
                 count += 1
+                placeholder = item
                 span = (field, placeholder.start, placeholder.end)
                 if count == MAX_PLACEHOLDERS + 1:
                     message = f"{self.label} uses more than {MAX_PLACEHOLDERS} placeholders; "
                     message += f"the limit is {MAX_PLACEHOLDERS} per prompt."
                     self.add("too_many_placeholders", message, span=span)
+                elif count > MAX_PLACEHOLDERS + 1:
+                    break  # the rest cannot change the verdict; a 10 MB blob stays fast
                 resolution = self.index.resolve(placeholder.name, self.step)
                 if resolution.field is not None:
                     self.used_fields.add(resolution.field)
@@ -245,7 +254,7 @@ class _PromptLint:
 
     def check_models(self) -> None:
         model = get(self.step.prompt, "model")
-        if not isinstance(model, Mapping):
+        if not isinstance(model, Mapping) or not get(model, "model_id"):
             self.add("model_missing", f"{self.label} has no model. Choose one.")
         elif "is_active" in model and not model["is_active"]:
             message = f"{self.label} uses the model “{_model_name(model)}”, which is turned off. "

@@ -4,7 +4,8 @@
 output is shown as ``«output of Analyze»`` (its name, or "prompt N" when it has none); an input
 field absent from ``sample_inputs`` is shown as ``«Label»`` so the author sees where it lands (a
 field present with None or "" renders as "", as in a run). Unknown and forward references stay
-verbatim, and the step's lint findings say why.
+verbatim, and the step's lint findings say why (their spans point into the template, not into
+the rendered preview).
 """
 
 from __future__ import annotations

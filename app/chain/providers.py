@@ -14,8 +14,10 @@ os.environ.update(
     LITELLM_LOCAL_MODEL_COST_MAP="True", LITELLM_OFFLINE_MODE="true", HF_HUB_OFFLINE="1"
 )
 
+import contextlib
 import json
 import re
+import socket
 import time
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
@@ -281,7 +283,6 @@ class CompletionStream(Iterator[str]):
         self._timeout = timeout
         self._deadline = deadline
         self._parts: list[str] = []
-        self._last_usage: Any = None
         self._closed = False
 
     def __next__(self) -> str:
@@ -290,10 +291,10 @@ class CompletionStream(Iterator[str]):
             try:
                 chunk = next(self._raw)
             except StopIteration:
-                self._finish()
+                self._finish(None)
                 raise
             except Exception as error:
-                if self._closed:  # closed from another greenlet while we were reading
+                if self._closed:  # closed by a canceller while we were reading: just end
                     break
                 self.close()
                 raise classify_error(
@@ -310,16 +311,17 @@ class CompletionStream(Iterator[str]):
                 if text:
                     self._parts.append(text)
                     return text
-            # Only the last chunk (no text) carries usage; litellm omits the attribute elsewhere.
+            # litellm's last chunk carries the usage. Stop here: one more next() would make
+            # litellm rebuild the whole response a second time (measured: ~1/4 of its cost).
             usage = getattr(chunk, "usage", None)
             if usage is not None:
-                self._last_usage = usage
+                self._finish(usage)
+                break
         raise StopIteration
 
-    def _finish(self) -> None:
+    def _finish(self, usage: Any) -> None:
         """Usage as the provider reported it, else litellm's own token count (flagged)."""
         reported = any(getattr(chunk, "usage", None) is not None for chunk in self._raw.chunks)
-        usage = self._last_usage
         if usage is not None:
             self.usage = TokenUsage(usage.prompt_tokens, usage.completion_tokens, not reported)
         else:
@@ -330,6 +332,7 @@ class CompletionStream(Iterator[str]):
                 estimated=True,
             )
         self._closed = True
+        self._raw.close()  # the answer is complete: the connection goes back to the pool
 
     @property
     def text(self) -> str:
@@ -337,10 +340,21 @@ class CompletionStream(Iterator[str]):
         return "".join(self._parts)
 
     def close(self) -> None:
-        """Stop reading and release the provider's HTTP connection (cancel). Idempotent."""
-        if not self._closed:
-            self._closed = True
-            self._raw.close()
+        """Cancel: drop the provider's connection now, from any thread or greenlet. Idempotent.
+
+        Shutting the socket down wakes a reader blocked on a stalled stream at once (a plain
+        close() from another thread would wait for its read timeout) and the provider sees EOF.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        response = getattr(self._raw.completion_stream, "response", None)  # openai SDK Stream
+        network_stream = getattr(response, "extensions", {}).get("network_stream")
+        sock = network_stream.get_extra_info("socket") if network_stream is not None else None
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        self._raw.close()
 
     def __enter__(self) -> CompletionStream:
         return self

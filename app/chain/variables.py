@@ -3,11 +3,11 @@
 Syntax: ``{{name}}`` and ``${name}``, mixed freely; whitespace inside the braces is allowed
 (``{{ name }}``). Names use letters (any script), digits, ``_`` and ``-``.
 
-- ``scan_template(text)`` → ``TemplateScan(placeholders, problems, complete)``: one linear pass that
-  also reports broken braces (``{{x}``, ``{{ }}``, ``{{a b}}``, ``{{{x}}}``, ``${x``, a ``}}`` that
-  closes nothing). A ``}}`` that closes single braces opened before it (JSON such as
-  ``{"a": {"b": 1}}``) is ordinary text.
-- ``find_placeholders(text) -> list[Placeholder(name, start, end, syntax)]``.
+- ``iter_template(text)`` yields ``Placeholder(name, start, end, syntax)`` and ``TemplateProblem``
+  (broken braces: ``{{x}``, ``{{ }}``, ``{{a b}}``, ``{{{x}}}``, ``${x``, a ``}}`` that closes
+  nothing) in one linear pass. A ``}}`` closing single braces opened before it (JSON such as
+  ``{"a": {"b": 1}}``) is ordinary text. ``scan_template(text)`` collects both lists;
+  ``find_placeholders(text) -> list[Placeholder]`` only the placeholders.
 - ``substitute(text, resolve) -> (text, unresolved_names)``: single pass; text inserted from a value
   is never scanned again; names ``resolve`` returns None for are left verbatim and reported.
 - ``render_prompt(definition, step, inputs, outputs) -> RenderedPrompt(content, system_context,
@@ -22,34 +22,10 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from app.chain.definition import (
-    MAX_CONTENT_CHARS,
-    MAX_PLACEHOLDERS,
-    MAX_PROMPTS,
-    ChainIndex,
-    Step,
-    shorten,
-)
-
-__all__ = [
-    "MAX_CONTENT_CHARS",
-    "MAX_PLACEHOLDERS",
-    "MAX_PROMPTS",
-    "Placeholder",
-    "RenderedPrompt",
-    "TemplateProblem",
-    "TemplateScan",
-    "VariableUse",
-    "find_placeholders",
-    "format_input_value",
-    "iter_template",
-    "render_prompt",
-    "render_step",
-    "scan_template",
-    "substitute",
-]
+from app.chain.definition import ChainIndex, Step, shorten
 
 Syntax = Literal["braces", "dollar"]
+Source = Literal["input", "mapping", "prompt"]
 
 # "${" directly followed by "{" is a dollar sign before a {{placeholder}} ("costs ${{price}}").
 _OPEN_RUN = re.compile(r"\{++")
@@ -72,8 +48,7 @@ class Placeholder:
 
     def shown(self) -> str:
         """The placeholder as messages show it, in the author's syntax."""
-        name = shorten(self.name, 40)
-        return f"${{{name}}}" if self.syntax == "dollar" else f"{{{{{name}}}}}"
+        return _wrap(self.name, self.syntax)
 
 
 @dataclass(frozen=True)
@@ -88,24 +63,12 @@ class TemplateProblem:
 class TemplateScan:
     placeholders: list[Placeholder]
     problems: list[TemplateProblem]
-    complete: bool  # False when the scan stopped early at a limit
 
 
-def scan_template(
-    text: str, *, max_placeholders: int | None = None, max_problems: int | None = None
-) -> TemplateScan:
-    placeholders: list[Placeholder] = []
-    problems: list[TemplateProblem] = []
-    for item in iter_template(text):
-        if isinstance(item, Placeholder):
-            placeholders.append(item)
-        else:
-            problems.append(item)
-        if (max_placeholders is not None and len(placeholders) >= max_placeholders) or (
-            max_problems is not None and len(problems) >= max_problems
-        ):
-            return TemplateScan(placeholders, problems, complete=False)
-    return TemplateScan(placeholders, problems, complete=True)
+def scan_template(text: str) -> TemplateScan:
+    items = list(iter_template(text))
+    placeholders = [item for item in items if isinstance(item, Placeholder)]
+    return TemplateScan(placeholders, [item for item in items if isinstance(item, TemplateProblem)])
 
 
 def find_placeholders(text: str) -> list[Placeholder]:
@@ -167,28 +130,27 @@ class _TokenFinder:
 
 def substitute(text: str, resolve: Callable[[str], str | None]) -> tuple[str, list[str]]:
     parts: list[str] = []
-    unresolved: list[str] = []
+    unresolved: dict[str, None] = {}  # an ordered set: first use first
     last = 0
     for placeholder in iter_template(text):
         if not isinstance(placeholder, Placeholder):
             continue
         value = resolve(placeholder.name)
         if value is None:
-            if placeholder.name not in unresolved:
-                unresolved.append(placeholder.name)
+            unresolved[placeholder.name] = None
             continue
         parts += (text[last : placeholder.start], value)
         last = placeholder.end
     if not parts:
-        return text, unresolved
+        return text, list(unresolved)
     parts.append(text[last:])
-    return "".join(parts), unresolved
+    return "".join(parts), list(unresolved)
 
 
 @dataclass(frozen=True)
 class VariableUse:
     name: str  # as written in the prompt
-    source: Literal["input", "mapping", "prompt"]
+    source: Source
     value_chars: int
     step: int | None  # the prompt whose output was used, if any
     mapped_to: str | None = None  # the input_mapping target, when source == "mapping"
@@ -248,21 +210,18 @@ def render_step(
         if value is None:
             return None
         if name not in uses:
-            source = "mapping" if resolution.mapped_to is not None else resolution.source
-            uses[name] = VariableUse(
-                name,
-                source or "input",
-                len(value),
-                resolution.target.number if resolution.target else None,
-                resolution.mapped_to,
-            )
+            target = resolution.target.number if resolution.target else None
+            source: Source = "input" if target is None else "prompt"
+            if resolution.mapped_to is not None:
+                source = "mapping"
+            uses[name] = VariableUse(name, source, len(value), target, resolution.mapped_to)
         return value
 
     content, unresolved = substitute(step.content, resolve)
     system_context = step.system_context
     if system_context is not None:
         system_context, more = substitute(system_context, resolve)
-        unresolved += [name for name in more if name not in unresolved]
+        unresolved = list(dict.fromkeys(unresolved + more))
     return RenderedPrompt(content, system_context, list(uses.values()), unresolved)
 
 
@@ -271,6 +230,7 @@ def _quote(snippet: str) -> str:
 
 
 def _wrap(name: str, syntax: Syntax) -> str:
+    name = shorten(name, 40)
     return f"${{{name}}}" if syntax == "dollar" else f"{{{{{name}}}}}"
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from peewee import BooleanField, CharField, DateTimeField, DecimalField, IntegerField
 
 from app.db import BaseModel, utcnow
@@ -41,7 +43,11 @@ class AIModel(BaseModel):
         return cls.select().where(cls.is_active == True).order_by(cls.name)  # noqa: E712
 
     def as_ref(self) -> dict:
-        """The shape the chain engine sees (app.chain.definition.ModelRef)."""
+        """The shape the chain engine sees (app.chain.definition.ModelRef) — JSON-safe.
+
+        It carries what a run needs to call the model (endpoint, the key's variable NAME, prices),
+        so a run's snapshot is self-contained; never the key itself.
+        """
         return {
             "id": self.id,
             "name": self.name,
@@ -49,4 +55,12 @@ class AIModel(BaseModel):
             "provider": self.provider,
             "is_active": self.is_active,
             "max_tokens": self.max_tokens,
+            "api_base": self.api_base,
+            "api_key_env": self.api_key_env,
+            "input_cost_per_1k": _price(self.input_cost_per_1k),
+            "output_cost_per_1k": _price(self.output_cost_per_1k),
         }
+
+
+def _price(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)

@@ -36,6 +36,7 @@ class RecordedRequest:
     path: str
     headers: dict[str, str]  # lower-cased names
     body: Any  # parsed JSON, or None
+    client_port: int = 0  # the same port twice = the client reused its connection
 
     @property
     def last_user_message(self) -> str:
@@ -179,7 +180,7 @@ class FakeOpenAIHandler(BaseHTTPRequestHandler):
 
     def _record(self, body: Any) -> RecordedRequest:
         headers = {name.lower(): value for name, value in self.headers.items()}
-        request = RecordedRequest(self.command, self.path, headers, body)
+        request = RecordedRequest(self.command, self.path, headers, body, self.client_address[1])
         self.server.record(request)
         return request
 

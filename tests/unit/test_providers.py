@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import threading
 import time
 from decimal import Decimal
 
@@ -91,7 +92,9 @@ def test_key_variable_must_be_named_like_a_key(fake_openai: FakeOpenAIServer) ->
     env = {"DATABASE_URL": "postgres://secret"}
     with pytest.raises(AuthenticationFailed, match="must end in _API_KEY"):
         stream_completion(spec, user("hi"), timeout=1, env=env)
-    allowed = stream_completion(spec, user("hi"), timeout=1, env=env, key_env_allowlist={"DATABASE_URL"})
+    allowed = stream_completion(
+        spec, user("hi"), timeout=1, env=env, key_env_allowlist={"DATABASE_URL"}
+    )
     assert list(allowed) == answer_tokens("hi")
     assert fake_openai.requests[0].headers["authorization"] == "Bearer postgres://secret"
 
@@ -137,10 +140,16 @@ def test_messages_are_plain_words(fake_openai: FakeOpenAIServer) -> None:
     assert refused.value.message == "The provider refused the API key (HTTP 401)."
     with pytest.raises(BadRequest) as rejected:
         start(fake_openai, "[[fail:400]]")
-    assert rejected.value.message == "The provider rejected the request (HTTP 400): Scripted failure 400."
+    assert (
+        rejected.value.message
+        == "The provider rejected the request (HTTP 400): Scripted failure 400."
+    )
     with pytest.raises(ModelNotFound) as unknown:
         start(fake_openai, "[[fail:404]]")
-    assert unknown.value.message == "The provider does not know the model openai/fake-model (HTTP 404)."
+    assert (
+        unknown.value.message
+        == "The provider does not know the model openai/fake-model (HTTP 404)."
+    )
 
 
 def test_fail_times_then_success(fake_openai: FakeOpenAIServer) -> None:
@@ -157,7 +166,9 @@ def test_unparseable_stream_is_invalid_response(fake_openai: FakeOpenAIServer) -
     assert caught.value.retryable is False
 
 
-def test_stream_cut_midway_is_retryable_and_keeps_what_arrived(fake_openai: FakeOpenAIServer) -> None:
+def test_stream_cut_midway_is_retryable_and_keeps_what_arrived(
+    fake_openai: FakeOpenAIServer,
+) -> None:
     prompt = "[[cut-after:3]] one two three four five"
     stream = start(fake_openai, prompt)
     received = []
@@ -193,7 +204,7 @@ def test_stall_midway_times_out_after_the_chunks_sent(fake_openai: FakeOpenAISer
     stream = start(fake_openai, prompt, timeout=0.3)
     received = []
     began = time.monotonic()
-    with pytest.raises(ProviderTimeout, match="stopped answering for 0.3 seconds"):
+    with pytest.raises(ProviderTimeout, match=r"stopped answering for 0\.3 seconds"):
         received.extend(stream)
     assert 0.25 <= time.monotonic() - began < 1.5
     assert received == answer_tokens(prompt)[:3]
@@ -314,3 +325,33 @@ def test_litellm_is_configured_at_its_cheapest() -> None:
     assert litellm._async_success_callback == []
     assert litellm.failure_callback == []
     assert any(entry["provider"] == "demo" for entry in litellm.custom_provider_map)
+
+
+def test_close_from_another_thread_ends_a_stalled_read_at_once(
+    fake_openai: FakeOpenAIServer,
+) -> None:
+    stream = start(fake_openai, "[[stall-after:2]] one two three", timeout=10)
+    received = [next(stream), next(stream)]
+    ended = threading.Event()
+
+    def read_rest() -> None:
+        received.extend(stream)  # blocks: the server has stalled
+        ended.set()
+
+    reader = threading.Thread(target=read_rest)
+    reader.start()
+    time.sleep(0.1)
+    began = time.monotonic()
+    stream.close()
+    assert ended.wait(timeout=3)
+    assert time.monotonic() - began < 2  # not the 10 s read timeout
+    assert received == ["echo: ", "one "]
+    assert fake_openai.wait_for_disconnects(1, timeout=3)
+    reader.join()
+
+
+def test_a_finished_stream_is_not_a_disconnect(fake_openai: FakeOpenAIServer) -> None:
+    list(start(fake_openai, "first"))
+    list(start(fake_openai, "second"))
+    assert len(fake_openai.requests) == 2
+    assert not fake_openai.wait_for_disconnects(1, timeout=0.2)

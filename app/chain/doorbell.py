@@ -1,0 +1,90 @@
+"""The doorbell: wakes readers and idle runners when something happened.
+
+Postgres `NOTIFY` carries the ring across processes (one LISTEN connection per process, see
+`PostgresListener`); inside a process, `ring()` wakes every waiter on that key. SQLite has no
+NOTIFY, so readers also poll briefly (the events table stays the truth either way).
+"""
+
+from __future__ import annotations
+
+import logging
+import select
+import threading
+from collections import defaultdict
+
+log = logging.getLogger(__name__)
+
+EVENTS_CHANNEL = "aa_events"
+QUEUE_CHANNEL = "aa_queue"
+QUEUE_KEY = "queue"
+
+_lock = threading.Lock()
+_waiters: dict[str, set[threading.Event]] = defaultdict(set)
+
+
+def ring(key: str) -> None:
+    with _lock:
+        waiters = list(_waiters.get(key, ()))
+    for event in waiters:
+        event.set()
+
+
+def wait(key: str, timeout: float) -> bool:
+    """Block until `key` rings or `timeout` passes; True when it rang."""
+    event = threading.Event()
+    with _lock:
+        _waiters[key].add(event)
+    try:
+        return event.wait(timeout)
+    finally:
+        with _lock:
+            _waiters[key].discard(event)
+            if not _waiters[key]:
+                del _waiters[key]
+
+
+def execution_key(execution_id: int) -> str:
+    return f"execution:{execution_id}"
+
+
+class PostgresListener:
+    """A dedicated connection that LISTENs and rings the in-process doorbell (one per process)."""
+
+    def __init__(self, dsn_kwargs: dict, database: str) -> None:
+        self._connect_args = {"dbname": database, **dsn_kwargs}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="pg-listener", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run(self) -> None:
+        import psycopg2
+
+        while not self._stop.is_set():
+            try:
+                conn = psycopg2.connect(**self._connect_args)
+                conn.autocommit = True
+                with conn.cursor() as cur:
+                    cur.execute(f"LISTEN {EVENTS_CHANNEL}; LISTEN {QUEUE_CHANNEL};")
+                self._listen(conn)
+            except Exception as exc:  # the database went away: retry, rooms keep polling
+                log.warning("doorbell listener lost its connection: %s", exc)
+                self._stop.wait(1.0)
+
+    def _listen(self, conn) -> None:
+        while not self._stop.is_set():
+            readable, _, _ = select.select([conn], [], [], 1.0)
+            if not readable:
+                continue
+            conn.poll()
+            while conn.notifies:
+                note = conn.notifies.pop(0)
+                if note.channel == QUEUE_CHANNEL:
+                    ring(QUEUE_KEY)
+                else:
+                    ring(execution_key(int(note.payload.split(":", 1)[0])))

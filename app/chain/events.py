@@ -1,0 +1,88 @@
+"""The event log of a run: one writer per execution, batched flushes, replay by `seq`.
+
+Prompts append to the writer's buffer (a list append under a lock — nothing else per chunk); the
+runner flushes every 100–250 ms in one transaction: consecutive deltas of one prompt merge into one
+event, every event gets the next per-execution `seq`, and a NOTIFY rings readers on commit. So the
+number of database writes grows with the run's duration, never with its tokens.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from app.chain import doorbell
+from app.db import database, is_postgres, utcnow
+from app.models.execution import ExecutionEvent
+
+
+class EventWriter:
+    def __init__(self, execution_id: int) -> None:
+        self.execution_id = execution_id
+        self._lock = threading.Lock()
+        self._buffer: list[tuple[str, dict[str, Any]]] = []
+        last = (
+            ExecutionEvent.select(ExecutionEvent.seq)
+            .where(ExecutionEvent.execution == execution_id)
+            .order_by(ExecutionEvent.seq.desc())
+            .limit(1)
+            .scalar()
+        )
+        self.last_seq: int = last or 0
+        self.flushes = 0
+
+    def append(self, event_type: str, data: dict[str, Any]) -> None:
+        with self._lock:
+            self._buffer.append((event_type, data))
+
+    def delta(self, step: int, text: str) -> None:
+        """A piece of a prompt's answer; merged with the previous piece when possible."""
+        with self._lock:
+            if self._buffer:
+                kind, data = self._buffer[-1]
+                if kind == "prompt-delta" and data["step"] == step:
+                    data["text"] += text
+                    return
+            self._buffer.append(("prompt-delta", {"step": step, "text": text}))
+
+    def pending(self) -> bool:
+        with self._lock:
+            return bool(self._buffer)
+
+    def flush(self) -> int:
+        """Write what is buffered in one transaction; returns the last seq written."""
+        with self._lock:
+            batch, self._buffer = self._buffer, []
+        if not batch:
+            return self.last_seq
+        now = utcnow()
+        rows = []
+        for offset, (kind, data) in enumerate(batch, start=1):
+            rows.append(
+                {
+                    "execution": self.execution_id,
+                    "seq": self.last_seq + offset,
+                    "event_type": kind,
+                    "event_data": data,
+                    "created_at": now,
+                }
+            )
+        with database.atomic():
+            ExecutionEvent.insert_many(rows).execute()
+            if is_postgres():
+                payload = f"{self.execution_id}:{self.last_seq + len(rows)}"
+                database.execute_sql("SELECT pg_notify(%s, %s)", (doorbell.EVENTS_CHANNEL, payload))
+        self.last_seq += len(rows)
+        self.flushes += 1
+        doorbell.ring(doorbell.execution_key(self.execution_id))
+        return self.last_seq
+
+
+def events_after(execution_id: int, seq: int = 0, limit: int = 1000) -> list[ExecutionEvent]:
+    """Events of a run with `seq` greater than the given one, in order (the read API)."""
+    return list(
+        ExecutionEvent.select()
+        .where((ExecutionEvent.execution == execution_id) & (ExecutionEvent.seq > seq))
+        .order_by(ExecutionEvent.seq)
+        .limit(limit)
+    )

@@ -1,0 +1,214 @@
+"""Run one execution from claimed to done: stages in order, prompts of a stage concurrently.
+
+The runner thread (a greenlet under gevent) owns the execution's event writer. Every
+`flush_interval` it flushes the buffered events, renews its lease and reads the cancel flag in one
+round trip; prompts only append to the buffer. A failed prompt stops the chain once its stage has
+settled; completed results stay. See DESIGN §4 and §8.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from decimal import Decimal
+from typing import Any
+
+from app.chain.definition import ChainIndex, Step
+from app.chain.events import EventWriter
+from app.chain.lint import format_findings, has_errors, lint
+from app.chain.prompt_run import PromptOutcome, PromptRun, RunContext
+from app.chain.settings import RunnerSettings
+from app.db import database, utcnow
+from app.models import Execution, PromptResult
+
+log = logging.getLogger("app.runner")
+
+
+class LeaseLost(Exception):
+    """Another process took this run over (our lease expired); stop without writing more."""
+
+
+def run_execution(execution_id: int, settings: RunnerSettings) -> str:
+    """Drive a claimed execution to a terminal status and return it."""
+    with database.connection_context():
+        execution = Execution.get_by_id(execution_id)
+        writer = EventWriter(execution_id)
+    ctx = RunContext(execution, writer, settings)
+    started = time.monotonic()
+    log.info("execution.start", extra={"execution_id": execution_id, "attempt": execution.attempt})
+    try:
+        status = _drive(ctx)
+    except LeaseLost:
+        log.warning("execution.lease_lost", extra={"execution_id": execution_id})
+        return "lost"
+    except Exception as exc:  # a bug must not leave the run stuck in `running`
+        log.exception("execution.crashed", extra={"execution_id": execution_id})
+        _finish(ctx, "failed", f"The run stopped unexpectedly ({type(exc).__name__}).")
+        status = "failed"
+    log.info(
+        f"execution.{status}",
+        extra={"execution_id": execution_id, "ms": int((time.monotonic() - started) * 1000)},
+    )
+    return status
+
+
+def _drive(ctx: RunContext) -> str:
+    definition = ctx.execution.definition
+    findings = lint(definition)
+    if has_errors(findings):
+        _finish(ctx, "failed", format_findings(findings))
+        return "failed"
+    index = ChainIndex(definition)
+    with database.connection_context():
+        done = {
+            r.step: r
+            for r in PromptResult.select().where(
+                (PromptResult.execution == ctx.execution.id) & (PromptResult.status == "completed")
+            )
+        }
+    for step_number, result in done.items():
+        ctx.outputs[step_number] = result.output_data or ""
+    if ctx.writer.last_seq == 0:
+        ctx.writer.append("execution-start", {"steps": [_step_info(s) for s in index.steps]})
+    else:
+        ctx.writer.append("execution-start", {"resumed": True, "attempt": ctx.execution.attempt})
+    for stage in _stages(index.steps):
+        todo = [step for step in stage if step.number not in done]
+        if not todo:
+            continue
+        outcomes = _run_stage(ctx, todo)
+        if ctx.cancelled:
+            _finish(ctx, "cancelled", None)
+            return "cancelled"
+        failed = next((o for o in outcomes if o.status == "failed"), None)
+        if failed is not None:
+            _finish(ctx, "failed", f"Prompt “{failed.name}” failed: {failed.error}", failed.step)
+            return "failed"
+    _finish(ctx, "completed", None)
+    return "completed"
+
+
+def _stages(steps: list[Step]) -> list[list[Step]]:
+    stages: dict[int, list[Step]] = {}
+    for step in steps:
+        stages.setdefault(step.position, []).append(step)
+    return [stages[position] for position in sorted(stages)]
+
+
+def _step_info(step: Step) -> dict[str, Any]:
+    model = step.prompt.get("model") or {}
+    return {
+        "step": step.number,
+        "name": step.name,
+        "position": step.position,
+        "model": model.get("name"),
+    }
+
+
+def _run_stage(ctx: RunContext, steps: list[Step]) -> list[PromptOutcome]:
+    with ThreadPoolExecutor(max_workers=len(steps), thread_name_prefix="prompt") as pool:
+        futures = [pool.submit(PromptRun(ctx, step).run) for step in steps]
+        remaining = set(futures)
+        while remaining:
+            _, remaining = wait(
+                remaining, timeout=ctx.settings.flush_interval, return_when=FIRST_EXCEPTION
+            )
+            heartbeat(ctx)
+    heartbeat(ctx)
+    return [future.result() for future in futures]
+
+
+def heartbeat(ctx: RunContext) -> None:
+    """Flush events, renew the lease, and learn of a cancel — one short transaction."""
+    settings = ctx.settings
+    with database.connection_context():
+        ctx.writer.flush()
+        if ctx.lease_lost:
+            raise LeaseLost()
+        expires = utcnow() + dt.timedelta(seconds=settings.lease_seconds)
+        renewed = (
+            Execution.update(lease_expires_at=expires)
+            .where((Execution.id == ctx.execution.id) & (Execution.lease_owner == settings.owner))
+            .execute()
+        )
+        if not renewed:
+            ctx.lose_lease()
+            raise LeaseLost()
+        if not ctx.cancelled:
+            flag = (
+                Execution.select(Execution.cancel_requested_at)
+                .where(Execution.id == ctx.execution.id)
+                .scalar()
+            )
+            if flag is not None:
+                ctx.cancel()
+
+
+def _finish(ctx: RunContext, status: str, error: str | None, step: int | None = None) -> None:
+    """Terminal status, totals and the terminal event, written together."""
+    with database.connection_context():
+        totals = _totals(ctx.execution.id)
+        if status == "completed":
+            ctx.writer.append("execution-complete", totals)
+        elif status == "cancelled":
+            ctx.writer.append("execution-cancelled", totals)
+        else:
+            ctx.writer.append("execution-error", {"error": error, "step": step, **totals})
+        with database.atomic():
+            ctx.writer.flush()
+            Execution.update(
+                status=status,
+                error_message=error,
+                completed_at=utcnow(),
+                lease_owner=None,
+                lease_expires_at=None,
+                tokens_in=totals["tokens_in"],
+                tokens_out=totals["tokens_out"],
+                cost=Decimal(totals["cost"]) if totals["cost"] is not None else None,
+                has_unpriced=totals["unpriced"],
+            ).where(Execution.id == ctx.execution.id).execute()
+
+
+def _totals(execution_id: int) -> dict[str, Any]:
+    results = list(PromptResult.select().where(PromptResult.execution == execution_id))
+    costs = [r.cost for r in results if r.cost is not None]
+    return {
+        "tokens_in": sum(r.tokens_in or 0 for r in results),
+        "tokens_out": sum(r.tokens_out or 0 for r in results),
+        "cost": str(sum(costs, Decimal(0))) if costs else None,
+        "unpriced": any(r.cost is None and r.status == "completed" for r in results),
+    }
+
+
+def fail_abandoned(execution_id: int, attempts: int) -> None:
+    """A run whose workers kept dying: fail it with the reason instead of retrying forever."""
+    writer = EventWriter(execution_id)
+    message = (
+        f"The run was interrupted {attempts} times (the server running it stopped) "
+        "and was given up. Retry it when the service is stable."
+    )
+    writer.append("execution-error", {"error": message, "step": None})
+    with database.atomic():
+        writer.flush()
+        Execution.update(
+            status="failed", error_message=message, completed_at=utcnow(), lease_owner=None
+        ).where(Execution.id == execution_id).execute()
+
+
+def cancel_pending(execution_id: int) -> bool:
+    """Cancel a run nobody has claimed yet; False when it is no longer queued."""
+    with database.atomic():
+        updated = (
+            Execution.update(
+                status="cancelled", completed_at=utcnow(), cancel_requested_at=utcnow()
+            )
+            .where((Execution.id == execution_id) & (Execution.status == "pending"))
+            .execute()
+        )
+        if updated:
+            writer = EventWriter(execution_id)
+            writer.append("execution-cancelled", {"tokens_in": 0, "tokens_out": 0, "cost": None})
+            writer.flush()
+    return bool(updated)
