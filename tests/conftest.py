@@ -61,8 +61,8 @@ def _config_dict() -> dict:
     return {k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()}
 
 
-@pytest.fixture(autouse=True)
-def _clean_tables(app) -> Iterator[None]:
+@pytest.fixture
+def clean_tables(app) -> Iterator[None]:
     """Every test starts with empty tables (roles kept: the migration seeds them)."""
     yield
     database.connect(reuse_if_open=True)
@@ -78,7 +78,7 @@ def _clean_tables(app) -> Iterator[None]:
 
 
 @pytest.fixture
-def client(app):
+def client(app, clean_tables):
     return app.test_client()
 
 
@@ -88,7 +88,7 @@ def runner(app):
 
 
 @pytest.fixture
-def make(app) -> Factory:
+def make(app, clean_tables) -> Factory:
     database.connect(reuse_if_open=True)
     return Factory()
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import socket
+import subprocess
+import sys
 import threading
 import time
 from decimal import Decimal
+from pathlib import Path
 
 import litellm
 import pytest
@@ -355,3 +359,53 @@ def test_a_finished_stream_is_not_a_disconnect(fake_openai: FakeOpenAIServer) ->
     list(start(fake_openai, "second"))
     assert len(fake_openai.requests) == 2
     assert not fake_openai.wait_for_disconnects(1, timeout=0.2)
+
+
+GEVENT_SCRIPT = """
+from gevent import monkey; monkey.patch_all()
+import json, sys, time
+import gevent
+from app.chain.providers import ModelSpec, ProviderTimeout, stream_completion
+
+spec = ModelSpec(1, "Fake", "openai/fake-model", "openai", sys.argv[1])
+def ask(prompt, timeout):
+    return stream_completion(spec, [{"role": "user", "content": prompt}], timeout=timeout)
+def timed_out(prompt):
+    began = time.monotonic()
+    try:
+        list(ask(prompt, 0.3))
+    except ProviderTimeout:
+        return round(time.monotonic() - began, 2)
+ticks = []
+ticker = gevent.spawn(lambda: [ticks.append(gevent.sleep(0.05)) for _ in range(10)])
+stalled = ask("[[stall-after:1]] a b", 10)
+first = next(stalled)
+reader = gevent.spawn(lambda: list(stalled))
+gevent.sleep(0.1)
+began = time.monotonic()
+stalled.close()
+reader.join(timeout=3)
+print(json.dumps({
+    "text": "".join(ask("hello gevent", 2)),
+    "hang": timed_out("[[hang]]"),
+    "stall": timed_out("[[stall-after:2]] a b c"),
+    "cancel": [first, reader.value, round(time.monotonic() - began, 2)],
+    "ticks": len(ticks),
+}))
+"""
+
+
+def test_timeouts_and_cancel_work_under_gevent(fake_openai: FakeOpenAIServer) -> None:
+    root = Path(__file__).resolve().parents[2]
+    command = [sys.executable, "-c", GEVENT_SCRIPT, fake_openai.base_url]
+    done = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["text"] == "echo: hello gevent"
+    assert 0.25 <= result["hang"] < 1.5
+    assert 0.25 <= result["stall"] < 1.5
+    first, rest, cancel_seconds = result["cancel"]
+    assert (first, rest) == ("echo: ", [])
+    assert cancel_seconds < 1.0
+    assert result["ticks"] == 10  # other greenlets kept running while streams waited
+    assert fake_openai.wait_for_disconnects(3)
