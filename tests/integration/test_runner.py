@@ -222,7 +222,10 @@ def test_a_hang_hits_the_prompt_timeout(make, fake_model):
     settings = RunnerSettings(flush_interval=0.02, retries=0, read_timeout=5, prompt_timeout=5)
     done = run_now(start_execution(assistant, assistant.user, {}), settings)
     assert done.status == "failed"
-    assert done.error_message == "Prompt “Stuck” failed: The model did not start answering within 1 seconds."
+    assert (
+        done.error_message
+        == "Prompt “Stuck” failed: The model did not start answering within 1 seconds."
+    )
 
 
 def test_cancel_mid_stream_keeps_partial_output(make, fake_model, fake_openai):
