@@ -21,3 +21,18 @@ def post_fork(server, worker):
     from psycogreen.gevent import patch_psycopg
 
     patch_psycopg()
+
+
+def post_worker_init(worker):
+    """On SIGTERM, hand runs back and close streams first, then let gunicorn finish (DESIGN §8)."""
+    import signal
+
+    gunicorn_exit = worker.handle_exit
+
+    def handle_exit(sig, frame):
+        from app.lifecycle import begin_shutdown
+
+        begin_shutdown()
+        gunicorn_exit(sig, frame)
+
+    signal.signal(signal.SIGTERM, handle_exit)

@@ -10,4 +10,7 @@ patch_psycopg()  # psycopg2 waits cooperatively (gunicorn's post_fork does it ag
 
 from app import create_app  # noqa: E402
 
+from app.lifecycle import start_background  # noqa: E402
+
 app = create_app()
+start_background(app)  # the runner pool of this process (one per gunicorn worker)

@@ -19,7 +19,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from app import create_app
 from app.config import TestConfig
 from app.db import database
-from app.models import ALL_MODELS, Role
+from app.models import ALL_MODELS, Role, User
 from tests.factories import Factory
 from tests.support.postgres import temporary_database
 
@@ -99,6 +99,8 @@ class AuthActions:
         self.make = make
 
     def sign_in(self, user=None, *, roles=("staff",), password: str = Factory.PASSWORD):
+        if not User.administrators_exist():  # otherwise sign-in sends everyone to /setup
+            self.make.user(roles=("administrator",), name="Setup Admin")
         user = user or self.make.user(roles=roles)
         response = self.client.post(
             "/sign-in", data={"email": user.email, "password": password, "csrf_token": self.csrf()}

@@ -109,3 +109,66 @@ def request_cancel(execution: Execution) -> bool:
     if updated:
         doorbell.ring(f"cancel:{execution.id}")
     return bool(updated)
+
+
+def retry_from(execution: Execution, step: int, user: User) -> Execution:
+    """A new run of the same snapshot that reuses the results before `step` (DESIGN §8)."""
+    from app.chain.events import EventWriter
+    from app.models import PromptResult
+
+    with database.connection_context(), database.atomic():
+        retry = Execution.create(
+            assistant=execution.assistant_id,
+            user=user,
+            status="pending",
+            input_data=execution.input_data,
+            definition=execution.definition,
+            version=execution.version,
+            retry_of=execution,
+            retry_from_step=step,
+        )
+        writer = EventWriter(retry.id)
+        earlier = PromptResult.select().where(
+            (PromptResult.execution == execution.id)
+            & (PromptResult.step < step)
+            & (PromptResult.status == "completed")
+        )
+        for old in earlier.order_by(PromptResult.step):
+            PromptResult.create(
+                execution=retry,
+                step=old.step,
+                prompt=old.prompt_id,
+                prompt_name=old.prompt_name,
+                status="completed",
+                input_data=old.input_data,
+                output_data=old.output_data,
+                model=old.model_id,
+                used_fallback=old.used_fallback,
+                reused_from=old.reused_from_id or old.id,
+                attempts=0,
+                started_at=old.started_at,
+                completed_at=old.completed_at,
+                execution_time_ms=old.execution_time_ms,
+                tokens_in=old.tokens_in,
+                tokens_out=old.tokens_out,
+                cost=old.cost,
+            )
+            writer.append(
+                "prompt-complete",
+                {
+                    "step": old.step,
+                    "output": old.output_data or "",
+                    "tokens_in": old.tokens_in,
+                    "tokens_out": old.tokens_out,
+                    "cost": str(old.cost) if old.cost is not None else None,
+                    "ms": old.execution_time_ms,
+                    "reused": True,
+                },
+            )
+        writer.flush()
+        if is_postgres():
+            database.execute_sql(
+                "SELECT pg_notify(%s, %s)", (doorbell.QUEUE_CHANNEL, str(retry.id))
+            )
+    doorbell.ring(doorbell.QUEUE_KEY)
+    return retry

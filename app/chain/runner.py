@@ -70,7 +70,7 @@ def _drive(ctx: RunContext) -> str:
         }
     for step_number, result in done.items():
         ctx.outputs[step_number] = result.output_data or ""
-    if ctx.writer.last_seq == 0:
+    if ctx.execution.attempt <= 1:
         ctx.writer.append("execution-start", {"steps": [_step_info(s) for s in index.steps]})
     else:
         ctx.writer.append("execution-start", {"resumed": True, "attempt": ctx.execution.attempt})

@@ -133,7 +133,11 @@ class Assistant(BaseModel):
 
 class InputField(BaseModel):
     assistant = ForeignKeyField(
-        Assistant, backref="fields", column_name="assistant_architect_id", on_delete="CASCADE"
+        Assistant,
+        backref="fields",
+        column_name="assistant_architect_id",
+        object_id_name="assistant_id",
+        on_delete="CASCADE",
     )
     name = CharField(max_length=24, constraints=[Check("length(name) BETWEEN 1 AND 24")])
     label = CharField(max_length=255)
@@ -158,7 +162,11 @@ class InputField(BaseModel):
 
 class ChainPrompt(BaseModel):
     assistant = ForeignKeyField(
-        Assistant, backref="prompts", column_name="assistant_architect_id", on_delete="CASCADE"
+        Assistant,
+        backref="prompts",
+        column_name="assistant_architect_id",
+        object_id_name="assistant_id",
+        on_delete="CASCADE",
     )
     name = CharField(max_length=255)
     content = TextField(default="")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from peewee import (
     BigAutoField,
     BooleanField,
@@ -20,6 +22,9 @@ from app.models.ai_model import AIModel
 from app.models.assistant import Assistant, ChainPrompt
 from app.models.fields import in_sql
 from app.models.user import User
+
+if TYPE_CHECKING:
+    from peewee import ModelSelect
 
 RUN_STATUSES = ("pending", "running", "completed", "failed", "cancelled")
 RUN_STATUS_LABELS = {
@@ -53,7 +58,11 @@ def _money(**kwargs):
 
 class Execution(BaseModel):
     assistant = ForeignKeyField(
-        Assistant, backref="executions", column_name="assistant_architect_id", on_delete="CASCADE"
+        Assistant,
+        backref="executions",
+        column_name="assistant_architect_id",
+        object_id_name="assistant_id",
+        on_delete="CASCADE",
     )
     user = ForeignKeyField(User, backref="executions", column_name="user_id", on_delete="RESTRICT")
     status = CharField(
@@ -89,6 +98,11 @@ class Execution(BaseModel):
             (("status", "lease_expires_at"), False),  # the sweeper
         )
 
+    if TYPE_CHECKING:  # set by Peewee at runtime
+        assistant_id: int
+        user_id: int
+        retry_of_id: int | None
+
     @property
     def status_label(self) -> str:
         return RUN_STATUS_LABELS[self.status]
@@ -96,6 +110,13 @@ class Execution(BaseModel):
     @property
     def is_finished(self) -> bool:
         return self.status in TERMINAL_STATUSES
+
+    @classmethod
+    def visible_to(cls, user: User) -> ModelSelect[Execution]:
+        """Runs a person may open: their own; administrators see every run."""
+        if user.is_admin:
+            return cls.select()
+        return cls.select().where(cls.user == user)
 
 
 class PromptResult(BaseModel):
@@ -133,6 +154,11 @@ class PromptResult(BaseModel):
     class Meta:
         table_name = "prompt_results"
         indexes = ((("execution", "step"), True), (("started_at",), False))
+
+    if TYPE_CHECKING:
+        prompt_id: int | None
+        model_id: int | None
+        reused_from_id: int | None
 
     @property
     def status_label(self) -> str:

@@ -1,0 +1,117 @@
+"""The SSE endpoint: replay after Last-Event-ID, then follow the doorbell; HTML partials."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from flask import Response, current_app, request, stream_with_context
+
+from app.blueprints.runs import bp
+from app.blueprints.runs.routes import execution_or_404
+from app.chain.events import events_after
+from app.chain.follow import follow_events
+from app.chain.queue import queue_position
+from app.db import database
+from app.lifecycle import shutting_down
+from app.models import Execution
+from app.security import login_required
+from app.streaming.render import (
+    announce,
+    delta_partial,
+    sse_comment,
+    sse_message,
+    status_partial,
+    step_partial,
+)
+from app.streaming.state import RunView
+
+
+def _resume_point() -> int:
+    header = request.headers.get("Last-Event-ID", "")
+    after = request.args.get("after", type=int) or 0
+    return max(after, int(header) if header.isdigit() else 0)
+
+
+@bp.get("/runs/<int:execution_id>/stream")
+@login_required
+def stream(execution_id: int) -> Any:
+    execution = execution_or_404(execution_id)
+    after = _resume_point()
+    # Rebuild the state as of `after`, so the partials we render continue the page's state.
+    view = _view_at(execution, after)
+    keepalive = float(current_app.config.get("SSE_KEEPALIVE_SECONDS", 15))
+    database.close()  # hold no pooled connection while the stream waits
+
+    def generate() -> Iterator[str]:
+        yield "retry: 2000\n" + sse_comment("connected")
+        last_ping = time.monotonic()
+        for event in follow_events(
+            execution.id,
+            after,
+            wait_seconds=min(keepalive, 2.0),
+            keep_going=lambda: not shutting_down.is_set(),
+        ):
+            if event is None:
+                if view.status == "pending":
+                    yield sse_message(_queue_update(execution.id, view))
+                if time.monotonic() - last_ping >= keepalive:
+                    last_ping = time.monotonic()
+                    yield sse_comment()
+                continue
+            html = _render(event, view, execution.id)
+            if html:
+                yield sse_message(html, event_id=event.seq)
+            if view.status in ("completed", "failed", "cancelled") and event.event_type.startswith(
+                "execution-"
+            ):
+                yield sse_message("", event="done", event_id=event.seq)
+                return
+
+    return Response(
+        stream_with_context(generate()),
+        mimetype="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+def _view_at(execution: Execution, seq: int) -> RunView:
+    view = RunView.from_definition(execution.definition, "pending")
+    for event in events_after(execution.id, 0, limit=100_000):
+        if event.seq > seq:
+            break
+        view.apply(event.event_type, event.event_data, event.seq)
+    return view
+
+
+def _queue_update(execution_id: int, view) -> str:
+    with database.connection_context():
+        execution = Execution.get_by_id(execution_id)
+        place = queue_position(execution) if execution.status == "pending" else None
+    return status_partial(view, execution, place)
+
+
+def _render(event, view, execution_id: int) -> str:
+    kind, data = event.event_type, event.event_data
+    step = view.apply(kind, data, event.seq)
+    if kind == "prompt-delta" and step is not None:
+        return delta_partial(step.step, data.get("text", ""))
+    parts = []
+    if step is not None and kind != "variable-substitution":
+        parts.append(step_partial(step, view, execution_id))
+        if kind == "prompt-complete":
+            parts.append(announce(f"{step.name} is done."))
+        elif kind == "prompt-error" and not step.retrying:
+            parts.append(announce(f"{step.name} failed."))
+    if kind.startswith("execution-"):
+        with database.connection_context():
+            execution = Execution.get_by_id(execution_id)
+        parts.append(status_partial(view, execution))
+        if kind == "execution-complete":
+            parts.append(announce("The run is complete."))
+        elif kind == "execution-error":
+            parts.append(announce("The run failed."))
+        elif kind == "execution-cancelled":
+            parts.append(announce("The run was stopped."))
+    return "".join(parts)

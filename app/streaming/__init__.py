@@ -1,0 +1,1 @@
+"""Server-sent events: a run's events folded into page state and rendered as HTML partials."""
