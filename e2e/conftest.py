@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from e2e import server  # noqa: E402
+from e2e.accounts import ADMIN, STAFF, STUDENT, add_person, first_run, sign_in  # noqa: E402
 from tests.support.postgres import temporary_database  # noqa: E402
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -74,3 +75,28 @@ def live_server() -> Iterator[dict]:
 @pytest.fixture(scope="session")
 def base_url(live_server: dict) -> str:
     return live_server["url"]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The first-run test needs a server nobody has set up yet: it goes first."""
+    items.sort(key=lambda item: 0 if item.get_closest_marker("first_run") else 1)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "first_run: needs the server before any account exists")
+
+
+@pytest.fixture(scope="session")
+def accounts(live_server: dict, browser) -> dict:
+    """An administrator, a staff member and a student, made through the pages (any server)."""
+    context = browser.new_context()
+    page = context.new_page()
+    url = live_server["url"]
+    if page.goto(url + "/setup").status == 200:
+        first_run(page, live_server)
+    else:
+        sign_in(page, url, ADMIN)
+    add_person(page, url, STAFF, "staff")
+    add_person(page, url, STUDENT, "student")
+    context.close()
+    return {"admin": ADMIN, "staff": STAFF, "student": STUDENT}

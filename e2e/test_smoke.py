@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from playwright.sync_api import Page, expect
 
-ADMIN_EMAIL = "admin@school.example"
-ADMIN_PASSWORD = "a strong admin password"
+from e2e.accounts import ADMIN
+
+ADMIN_EMAIL = ADMIN["email"]
+ADMIN_PASSWORD = ADMIN["password"]
 
 
+@pytest.mark.first_run
 def test_first_run_setup_sign_in_and_catalog(page: Page, live_server: dict) -> None:
     url = live_server["url"]
     page.goto(url + "/")

@@ -1,0 +1,54 @@
+"""The e2e accounts and the page steps that make them (work against any server)."""
+
+from __future__ import annotations
+
+ADMIN = {
+    "email": "admin@school.example",
+    "password": "a strong admin password",
+    "name": "Ada Admin",
+}
+STAFF = {
+    "email": "teacher@school.example",
+    "password": "a strong staff password",
+    "name": "Tom Teacher",
+}
+STUDENT = {
+    "email": "student@school.example",
+    "password": "a strong student pass",
+    "name": "Sam Student",
+}
+
+
+def sign_in(page, url: str, who: dict) -> None:
+    page.goto(url + "/sign-in")
+    page.get_by_label("Email").fill(who["email"])
+    page.get_by_label("Password").fill(who["password"])
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Catalog", level=1).wait_for()
+
+
+def first_run(page, server: dict) -> None:
+    page.goto(server["url"] + "/setup")
+    if page.get_by_label("Setup token").count():
+        page.get_by_label("Setup token").fill(server["setup_token"])
+    page.get_by_label("Your name").fill(ADMIN["name"])
+    page.get_by_label("Email").fill(ADMIN["email"])
+    page.get_by_label("Password", exact=True).fill(ADMIN["password"])
+    page.get_by_label("Repeat the password").fill(ADMIN["password"])
+    page.get_by_role("button", name="Create administrator").click()
+    page.get_by_role("heading", name="Catalog", level=1).wait_for()
+
+
+def add_person(page, url: str, who: dict, role: str) -> None:
+    page.goto(url + "/admin/users")
+    if page.get_by_text(who["email"], exact=True).count():
+        return
+    form = page.locator("#new-user-form")
+    form.get_by_label("Name").fill(who["name"])
+    form.get_by_label("Email").fill(who["email"])
+    form.get_by_label("Temporary password").fill(who["password"])
+    form.get_by_label("Repeat the password").fill(who["password"])
+    for box in ("Administrator", "Staff", "Student"):
+        form.get_by_label(box).set_checked(box.lower() == role)
+    form.get_by_role("button", name="Add person").click()
+    page.get_by_text(f"Account for {who['email']} created").wait_for()

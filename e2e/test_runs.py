@@ -1,0 +1,100 @@
+"""Running the example assistant live: streaming, reload, cancel, hostile output, no JavaScript."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Browser, Page, expect
+
+from e2e.accounts import sign_in
+
+EXAMPLE = "Analyze and summarize"
+
+
+def start_example(page: Page, url: str, text: str) -> None:
+    page.goto(url + "/catalog")
+    page.get_by_role("link", name=f"Run {EXAMPLE}").click()
+    page.get_by_label("Your text").fill(text)
+    page.get_by_role("button", name="Run", exact=True).click()
+    expect(page).to_have_url(re.compile(r"/runs/\d+$"))
+
+
+def test_output_grows_while_streaming_then_completes(page: Page, live_server, accounts) -> None:
+    url = live_server["url"]
+    sign_in(page, url, accounts["staff"])
+    start_example(page, url, "Rainbows form when sunlight is refracted in raindrops.")
+    first = page.locator("#step-1-output")
+    expect(page.locator("#step-1").get_by_text("Running")).to_be_visible()
+    expect(first).to_contain_text("Offline demo")
+    early = len(first.inner_text())
+    expect(page.locator("#step-1").get_by_text("Running")).to_be_visible()  # still streaming
+    page.wait_for_function(
+        "n => document.querySelector('#step-1-output').innerText.length > n", arg=early + 20
+    )
+    expect(page.locator("#run-status").get_by_text("Done", exact=True)).to_be_visible(
+        timeout=30_000
+    )
+    # Completed output is rendered Markdown: bold and a list, not raw asterisks.
+    expect(page.locator("#step-2-output strong").first).to_have_text("Offline demo — no AI.")
+    expect(page.locator("#step-2-output li").first).to_be_visible()
+    expect(page.locator("#run-announcer")).to_have_text("The run is complete.")
+
+
+def test_reload_mid_run_resumes(page: Page, live_server, accounts) -> None:
+    url = live_server["url"]
+    sign_in(page, url, accounts["staff"])
+    start_example(page, url, "Volcanoes release gas and molten rock from deep inside the earth.")
+    expect(page.locator("#step-1-output")).to_contain_text("You asked me to")
+    page.reload()
+    # Everything so far is there at once, and the stream continues to the end.
+    expect(page.locator("#step-1-output")).to_contain_text("You asked me to")
+    expect(page.locator("#run-status").get_by_text("Done", exact=True)).to_be_visible(
+        timeout=30_000
+    )
+    expect(page.locator("#step-2-output")).to_contain_text("Summarize")
+
+
+def test_cancel_stops_the_run(page: Page, live_server, accounts) -> None:
+    url = live_server["url"]
+    sign_in(page, url, accounts["staff"])
+    start_example(page, url, "Glaciers carve valleys over thousands of years.")
+    expect(page.locator("#step-1-output")).to_contain_text("You asked me to")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Stop").click()
+    expect(page.locator("#run-status").get_by_text("Stopped", exact=True)).to_be_visible(
+        timeout=15_000
+    )
+    expect(page.locator("#step-2").get_by_text("Not run", exact=True)).to_be_visible()
+    partial = page.locator("#step-1-output").inner_text()
+    assert "words received" not in partial  # the demo's closing line never came
+
+
+def test_hostile_output_stays_inert(page: Page, live_server, accounts) -> None:
+    url = live_server["url"]
+    sign_in(page, url, accounts["staff"])
+    hostile = (
+        "<script>window.__pwned = 1</script>"
+        '<img src=x onerror="window.__pwned = 2"> [go](javascript:alert(1))'
+    )
+    start_example(page, url, hostile)
+    expect(page.locator("#run-status").get_by_text("Done", exact=True)).to_be_visible(
+        timeout=30_000
+    )
+    expect(page.locator("#step-1-output")).to_contain_text("<script>window.__pwned = 1</script>")
+    assert page.evaluate("window.__pwned") is None
+    assert page.locator('a[href^="javascript"]').count() == 0
+    assert page.locator("#step-1-output img, #step-1-output script").count() == 0
+
+
+def test_run_without_javascript(browser: Browser, live_server, accounts) -> None:
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    url = live_server["url"]
+    sign_in(page, url, accounts["staff"])
+    start_example(page, url, "Bees pollinate flowers.")
+    # No SSE without JavaScript: the page refreshes itself until the run is done.
+    expect(page.locator("#run-status").get_by_text("Done", exact=True)).to_be_visible(
+        timeout=40_000
+    )
+    expect(page.locator("#step-2-output")).to_contain_text("Summarize")
+    context.close()
