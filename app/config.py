@@ -46,6 +46,23 @@ class Config:
     MAX_FORM_MEMORY_SIZE = 1024 * 1024
     MAX_FORM_PARTS = 2000
 
+    # The runner (app/chain/settings.py reads these; durations shrink to milliseconds in tests).
+    RUNNER_POOL_SIZE = _int("RUNNER_POOL_SIZE", 50)
+    RUNNER_FLUSH_MS = _int("RUNNER_FLUSH_MS", 150)
+    RUNNER_LEASE_SECONDS = float(os.environ.get("RUNNER_LEASE_SECONDS") or 30)
+    RUNNER_MAX_ATTEMPTS = _int("RUNNER_MAX_ATTEMPTS", 3)
+    RUNNER_POLL_SECONDS = float(os.environ.get("RUNNER_POLL_SECONDS") or 1)
+    PROMPT_TIMEOUT_SECONDS = _int("PROMPT_TIMEOUT_SECONDS", 120)
+    PROVIDER_READ_TIMEOUT_SECONDS = _int("PROVIDER_READ_TIMEOUT_SECONDS", 60)
+    PROVIDER_RETRIES = _int("PROVIDER_RETRIES", 2)
+    PROVIDER_RETRY_BACKOFF_MS = _int("PROVIDER_RETRY_BACKOFF_MS", 500)
+    API_KEY_ENV_ALLOWLIST = tuple(
+        name.strip()
+        for name in os.environ.get("API_KEY_ENV_ALLOWLIST", "").split(",")
+        if name.strip()
+    )
+    SSE_KEEPALIVE_SECONDS = float(os.environ.get("SSE_KEEPALIVE_SECONDS") or 15)
+
     DEMO_MODEL = os.environ.get("DEMO_MODEL", "on") != "off"
     PASSWORD_LOGIN = os.environ.get("PASSWORD_LOGIN", "on") != "off"
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")

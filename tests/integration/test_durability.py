@@ -1,0 +1,139 @@
+"""Durable runs: a killed worker's run is resumed elsewhere, leases bound retries, SIGTERM hands over."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from app.chain.events import events_after
+from app.chain.queue import claim_next, start_execution
+from app.chain.runner import run_execution
+from app.chain.settings import RunnerSettings
+from app.models import Execution, PromptResult
+from e2e import server
+from tests.support.fake_openai import answer_text
+
+ROOT = Path(__file__).resolve().parents[2]
+FAST = RunnerSettings(flush_interval=0.02, retry_backoff=0.01, read_timeout=5, prompt_timeout=20)
+
+
+def slow_chain(make, fake_openai, slow_ms: int = 60):
+    model = make.model(name="Fake", model_id="openai/fake-model", api_base=fake_openai.base_url)
+    return make.assistant(
+        status="approved",
+        prompts=[
+            {"name": "First", "content": "First answer", "model": model, "position": 0},
+            {
+                "name": "Second",
+                "content": f"[[slow:{slow_ms}]] {{{{prompt_1_output}}}}",
+                "model": model,
+                "position": 1,
+            },
+        ],
+    )
+
+
+def wait_for(predicate, timeout: float = 20.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def step_started(execution_id: int, step: int) -> bool:
+    return any(
+        e.event_type == "prompt-delta" and e.event_data["step"] == step
+        for e in events_after(execution_id)
+    )
+
+
+def test_a_worker_killed_mid_prompt_is_resumed_elsewhere(make, fake_openai, database_url):
+    fake_openai.tokens = 80
+    assistant = slow_chain(make, fake_openai)
+    execution = start_execution(assistant, assistant.user, {})
+    env = {
+        **os.environ,
+        "APP_ENV": "testing",
+        "TEST_DATABASE_URL": database_url,
+        "RUNNER_FLUSH_MS": "20",
+        "RUNNER_LEASE_SECONDS": "1",
+    }
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "app:create_app", "runner", "work"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(lambda: step_started(execution.id, 2), 60, "prompt 2 to stream")
+    finally:
+        worker.send_signal(signal.SIGKILL)
+        worker.wait()
+    first = PromptResult.get((PromptResult.execution == execution.id) & (PromptResult.step == 1))
+    assert first.status == "completed"
+    assert Execution.get_by_id(execution.id).status == "running"  # orphaned, lease still held
+    time.sleep(1.1)  # the lease expires
+    claimed = claim_next(FAST)
+    assert claimed is not None and claimed.id == execution.id and claimed.attempt == 2
+    assert run_execution(claimed.id, FAST) == "completed"
+    results = list(
+        PromptResult.select()
+        .where(PromptResult.execution == execution.id)
+        .order_by(PromptResult.step)
+    )
+    assert [r.step for r in results] == [1, 2]  # no duplicate rows
+    assert results[0].id == first.id and results[0].completed_at == first.completed_at  # reused
+    assert results[1].output_data == answer_text(results[1].input_data["processed_content"], 80)
+
+
+def test_a_run_whose_lease_keeps_expiring_ends_failed(make, fake_openai):
+    assistant = slow_chain(make, fake_openai)
+    execution = start_execution(assistant, assistant.user, {})
+    dying = RunnerSettings(lease_seconds=0.01, max_attempts=2)
+    for _ in range(2):  # two workers claim it and die without renewing
+        assert claim_next(dying).id == execution.id
+        time.sleep(0.02)
+    assert claim_next(dying) is None  # the third claim gives up instead
+    done = Execution.get_by_id(execution.id)
+    assert done.status == "failed" and "interrupted 2 times" in done.error_message
+    assert events_after(execution.id)[-1].event_type == "execution-error"
+
+
+def test_sigterm_hands_a_running_chain_to_another_process(
+    make, fake_openai, database_url, tmp_path
+):
+    fake_openai.tokens = 80
+    assistant = slow_chain(make, fake_openai, slow_ms=80)
+    execution = start_execution(assistant, assistant.user, {})
+    port = server.free_port()
+    env = server.server_env(
+        database_url,
+        port,
+        APP_ENV="testing",
+        TEST_DATABASE_URL=database_url,
+        WEB_CONCURRENCY="1",
+        RUNNER_LEASE_SECONDS="60",
+        RUNNER_FLUSH_MS="20",
+    )
+    process = server.start(env, tmp_path / "server.log")
+    try:
+        wait_for(lambda: step_started(execution.id, 2), 60, "the server to run prompt 2")
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    # The lease is 60 s, yet the run is claimable at once: the server released it.
+    row = Execution.get_by_id(execution.id)
+    assert row.status == "running" and row.lease_owner is None
+    assert row.lease_expires_at < dt.datetime(2000, 1, 1)
+    claimed = claim_next(FAST)
+    assert claimed is not None and claimed.id == execution.id
+    assert run_execution(claimed.id, FAST) == "completed"
+    assert PromptResult.select().where(PromptResult.execution == execution.id).count() == 2
