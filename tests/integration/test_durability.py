@@ -1,4 +1,4 @@
-"""Durable runs: a killed worker's run is resumed elsewhere, leases bound retries, SIGTERM hands over."""
+"""Durable runs: a killed worker's run resumes elsewhere; leases bound retries; SIGTERM hands over."""
 
 from __future__ import annotations
 
