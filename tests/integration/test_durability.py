@@ -1,4 +1,4 @@
-"""Durable runs: a killed worker's run resumes elsewhere; leases bound retries; SIGTERM hands over."""
+"""Durable runs: resumed after a kill, failed after bounded expiries, handed over on SIGTERM."""
 
 from __future__ import annotations
 
