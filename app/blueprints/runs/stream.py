@@ -13,7 +13,7 @@ from app.blueprints.runs.routes import execution_or_404
 from app.chain.events import events_after
 from app.chain.follow import follow_events
 from app.chain.queue import queue_position
-from app.db import database
+from app.db import database, is_postgres
 from app.lifecycle import shutting_down
 from app.models import Execution
 from app.security import login_required
@@ -42,6 +42,8 @@ def stream(execution_id: int) -> Any:
     # Rebuild the state as of `after`, so the partials we render continue the page's state.
     view = _view_at(execution, after)
     keepalive = float(current_app.config.get("SSE_KEEPALIVE_SECONDS", 15))
+    # Postgres NOTIFY wakes us from any process; SQLite has no cross-process bell, so poll briskly.
+    wait = min(keepalive, 2.0) if is_postgres() else 0.25
     database.close()  # hold no pooled connection while the stream waits
 
     def generate() -> Iterator[str]:
@@ -50,7 +52,7 @@ def stream(execution_id: int) -> Any:
         for event in follow_events(
             execution.id,
             after,
-            wait_seconds=min(keepalive, 2.0),
+            wait_seconds=wait,
             keep_going=lambda: not shutting_down.is_set(),
         ):
             if event is None:
