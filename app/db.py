@@ -40,6 +40,7 @@ def make_database(url: str, *, pool_size: int = 10, pool_timeout: int = 10) -> A
                 "synchronous": "normal",
             },
             check_same_thread=False,
+            returning_clause=True,  # UPDATE … RETURNING: claim or renew and read in one statement
         )
     if scheme in {"postgres", "postgresql"}:
         params = parse_db_url(url.replace("postgres://", "postgresql://", 1))

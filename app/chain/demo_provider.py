@@ -4,7 +4,6 @@ It streams a deterministic Markdown answer built from the prompt, so `make run` 
 a chain visibly passes text from one prompt to the next, and e2e tests need no network. Same
 prompt, same answer, byte for byte. Its speed comes from `DEMO_MODEL_DELAY_MS` (or
 `configure_demo`), read at call time; `time.sleep` yields to other greenlets under gevent.
-
 """
 
 from __future__ import annotations

@@ -29,18 +29,39 @@ def ring(key: str) -> None:
         event.set()
 
 
-def wait(key: str, timeout: float) -> bool:
-    """Block until `key` rings or `timeout` passes; True when it rang."""
-    event = threading.Event()
-    with _lock:
-        _waiters[key].add(event)
-    try:
-        return event.wait(timeout)
-    finally:
+class Subscription:
+    """Listen on `key` from before you look, so a ring between the look and the wait is kept."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        self._event = threading.Event()
+
+    def __enter__(self) -> Subscription:
         with _lock:
-            _waiters[key].discard(event)
-            if not _waiters[key]:
-                del _waiters[key]
+            _waiters[self.key].add(self._event)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        with _lock:
+            _waiters[self.key].discard(self._event)
+            if not _waiters[self.key]:
+                del _waiters[self.key]
+
+    def wait(self, timeout: float) -> bool:
+        """True when the bell rang since the last wait (or since subscribing)."""
+        rang = self._event.wait(timeout)
+        self._event.clear()
+        return rang
+
+
+def subscribe(key: str) -> Subscription:
+    return Subscription(key)
+
+
+def wait(key: str, timeout: float) -> bool:
+    """Block until `key` rings or `timeout` passes (rings before this call are not seen)."""
+    with Subscription(key) as subscription:
+        return subscription.wait(timeout)
 
 
 def execution_key(execution_id: int) -> str:

@@ -22,14 +22,14 @@ def follow_events(
     Holds a database connection only while reading a batch, never while waiting.
     """
     seq = after_seq
-    key = doorbell.execution_key(execution_id)
-    while keep_going():
-        with database.connection_context():
-            batch = events_after(execution_id, seq)
-        for event in batch:
-            seq = event.seq
-            yield event
-            if event.event_type in TERMINAL_EVENTS:
-                return
-        if not batch and not doorbell.wait(key, wait_seconds):
-            yield None
+    with doorbell.subscribe(doorbell.execution_key(execution_id)) as bell:
+        while keep_going():
+            with database.connection_context():
+                batch = events_after(execution_id, seq)
+            for event in batch:
+                seq = event.seq
+                yield event
+                if event.event_type in TERMINAL_EVENTS:
+                    return
+            if not batch and not bell.wait(wait_seconds):
+                yield None

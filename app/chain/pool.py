@@ -41,25 +41,30 @@ class RunnerPool:
         self._thread.start()
 
     def _claim_loop(self) -> None:
-        while not self._stopping.is_set():
-            if not self._slots.acquire(timeout=self.settings.poll_interval):
-                continue
-            try:
-                execution = claim_next(self.settings) if not self._stopping.is_set() else None
-            except Exception:
-                log.exception("runner.claim_failed")
-                execution = None
-            if execution is None:
-                self._slots.release()
-                doorbell.wait(doorbell.QUEUE_KEY, self.settings.poll_interval)
-                continue
-            with self._lock:
-                self._active.add(execution.id)
-            threading.Thread(target=self._run, args=(execution.id,), daemon=True).start()
+        with doorbell.subscribe(doorbell.QUEUE_KEY) as bell:
+            while not self._stopping.is_set():
+                if not self._slots.acquire(timeout=self.settings.poll_interval):
+                    continue
+                try:
+                    execution = claim_next(self.settings) if not self._stopping.is_set() else None
+                except Exception:
+                    log.exception("runner.claim_failed")
+                    execution = None
+                if execution is None:
+                    self._slots.release()
+                    bell.wait(self.settings.poll_interval)
+                    continue
+                self._launch(execution)
 
-    def _run(self, execution_id: int) -> None:
+    def _launch(self, execution: Execution) -> None:
+        with self._lock:
+            self._active.add(execution.id)
+        threading.Thread(target=self._run, args=(execution,), daemon=True).start()
+
+    def _run(self, execution: Execution) -> None:
+        execution_id = execution.id
         try:
-            run_execution(execution_id, self.settings)
+            run_execution(execution_id, self.settings, execution)
         finally:
             with self._lock:
                 self._active.discard(execution_id)

@@ -21,7 +21,7 @@ from app.chain.providers import (
 from app.chain.settings import RunnerSettings
 from app.chain.variables import render_prompt
 from app.db import database, utcnow
-from app.models import Execution, PromptResult
+from app.models import AIModel, ChainPrompt, Execution, PromptResult
 
 log = logging.getLogger("app.runner")
 
@@ -38,10 +38,35 @@ class RunContext:
         self.writer = writer
         self.settings = settings
         self.outputs: dict[int, str] = {}
+        self.existing: dict[int, tuple[int, str]] = {}  # step → (prompt_results id, status)
+        self.live_prompt_ids: set[int] = set()  # snapshot prompts still in chain_prompts
+        self.live_model_ids: set[int] = set()
         self.cancelled = False
         self.lease_lost = False
         self._streams: set[CompletionStream] = set()
         self._lock = threading.Lock()
+
+    def load_existing(self, steps: list[Step]) -> None:
+        """What an earlier attempt left, and which snapshot rows still exist (FKs), in 3 reads."""
+        rows = PromptResult.select(
+            PromptResult.id, PromptResult.step, PromptResult.status, PromptResult.output_data
+        ).where(PromptResult.execution == self.execution.id)
+        for row in rows:
+            self.existing[row.step] = (row.id, row.status)
+            if row.status == "completed":
+                self.outputs[row.step] = row.output_data or ""
+        prompt_ids = {s.prompt.get("id") for s in steps} - {None}
+        model_ids = {
+            (s.prompt.get(key) or {}).get("id")
+            for s in steps
+            for key in ("model", "fallback_model")
+        } - {None}
+        if prompt_ids:
+            prompts = ChainPrompt.select(ChainPrompt.id).where(ChainPrompt.id.in_(list(prompt_ids)))
+            self.live_prompt_ids = {row.id for row in prompts}
+        if model_ids:
+            models = AIModel.select(AIModel.id).where(AIModel.id.in_(list(model_ids)))
+            self.live_model_ids = {row.id for row in models}
 
     def track(self, stream: CompletionStream | None, active: bool = True) -> None:
         with self._lock:
@@ -194,7 +219,7 @@ class PromptRun:
 
     partial = ""
 
-    def _start_result(self, rendered: Any, model: dict[str, Any]) -> PromptResult:
+    def _start_result(self, rendered: Any, model: dict[str, Any]) -> int:
         input_data = {
             "original_content": self.prompt.get("content"),
             "processed_content": rendered.content,
@@ -211,28 +236,27 @@ class PromptRun:
         with database.connection_context():
             return self._upsert_result(input_data, model)
 
-    def _upsert_result(self, input_data: dict[str, Any], model: dict[str, Any]) -> PromptResult:
+    def _upsert_result(self, input_data: dict[str, Any], model: dict[str, Any]) -> int:
+        ctx = self.ctx
+        prompt_id, model_id = self.prompt.get("id"), model.get("id")
         values = {
-            "prompt": self.prompt.get("id") if _prompt_exists(self.prompt.get("id")) else None,
+            "prompt": prompt_id if prompt_id in ctx.live_prompt_ids else None,
             "prompt_name": self.step.name,
             "status": "running",
             "input_data": input_data,
             "output_data": None,
             "error_message": None,
-            "model": model.get("id") if _model_exists(model.get("id")) else None,
+            "model": model_id if model_id in ctx.live_model_ids else None,
             "started_at": utcnow(),
             "completed_at": None,
         }
-        existing = PromptResult.get_or_none(
-            (PromptResult.execution == self.ctx.execution.id)
-            & (PromptResult.step == self.step.number)
-        )
-        if existing is None:
-            return PromptResult.create(
-                execution=self.ctx.execution.id, step=self.step.number, **values
-            )
-        PromptResult.update(**values).where(PromptResult.id == existing.id).execute()
-        return PromptResult.get_by_id(existing.id)
+        existing = ctx.existing.get(self.step.number)
+        if existing is None:  # the usual case: one INSERT
+            return PromptResult.insert(
+                execution=ctx.execution.id, step=self.step.number, **values
+            ).execute()
+        PromptResult.update(**values).where(PromptResult.id == existing[0]).execute()
+        return existing[0]
 
     def _complete(
         self, result, spec, text, stream, started, attempts, is_fallback
@@ -255,8 +279,8 @@ class PromptRun:
                 cost=cost,
                 attempts=attempts,
                 used_fallback=is_fallback,
-                model=spec.id if _model_exists(spec.id) else None,
-            ).where(PromptResult.id == result.id).execute()
+                model=spec.id if spec.id in self.ctx.live_model_ids else None,
+            ).where(PromptResult.id == result).execute()
         self.ctx.outputs[self.step.number] = text
         self.ctx.writer.append(
             "prompt-complete",
@@ -297,18 +321,4 @@ class PromptRun:
                 completed_at=utcnow(),
                 execution_time_ms=int((time.monotonic() - started) * 1000),
                 attempts=attempts,
-            ).where(PromptResult.id == result.id).execute()
-
-
-def _prompt_exists(prompt_id: Any) -> bool:
-    from app.models import ChainPrompt
-
-    return (
-        prompt_id is not None and ChainPrompt.select().where(ChainPrompt.id == prompt_id).exists()
-    )
-
-
-def _model_exists(model_id: Any) -> bool:
-    from app.models import AIModel
-
-    return model_id is not None and AIModel.select().where(AIModel.id == model_id).exists()
+            ).where(PromptResult.id == result).execute()

@@ -63,7 +63,7 @@ def claim_next(settings: RunnerSettings) -> Execution | None:
                 if row.status == "running" and row.attempt >= settings.max_attempts:
                     _give_up(row.id, row.attempt)
                     continue
-                claimed = (
+                claimed = list(
                     Execution.update(
                         status="running",
                         lease_owner=settings.owner,
@@ -72,10 +72,11 @@ def claim_next(settings: RunnerSettings) -> Execution | None:
                         claimed_at=fn.COALESCE(Execution.claimed_at, now),
                     )
                     .where((Execution.id == row.id) & _claimable(now))
+                    .returning(Execution)
                     .execute()
                 )
             if claimed:
-                return Execution.get_by_id(row.id)
+                return claimed[0]
 
 
 def _give_up(execution_id: int, attempts: int) -> None:

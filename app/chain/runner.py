@@ -30,10 +30,12 @@ class LeaseLost(Exception):
     """Another process took this run over (our lease expired); stop without writing more."""
 
 
-def run_execution(execution_id: int, settings: RunnerSettings) -> str:
-    """Drive a claimed execution to a terminal status and return it."""
+def run_execution(
+    execution_id: int, settings: RunnerSettings, execution: Execution | None = None
+) -> str:
+    """Drive a claimed execution (the row `claim_next` returned, if at hand) to its end."""
     with database.connection_context():
-        execution = Execution.get_by_id(execution_id)
+        execution = execution or Execution.get_by_id(execution_id)
         writer = EventWriter(execution_id)
     ctx = RunContext(execution, writer, settings)
     started = time.monotonic()
@@ -62,14 +64,8 @@ def _drive(ctx: RunContext) -> str:
         return "failed"
     index = ChainIndex(definition)
     with database.connection_context():
-        done = {
-            r.step: r
-            for r in PromptResult.select().where(
-                (PromptResult.execution == ctx.execution.id) & (PromptResult.status == "completed")
-            )
-        }
-    for step_number, result in done.items():
-        ctx.outputs[step_number] = result.output_data or ""
+        ctx.load_existing(index.steps)
+    done = {step for step, (_, status) in ctx.existing.items() if status == "completed"}
     if ctx.execution.attempt <= 1:
         ctx.writer.append("execution-start", {"steps": [_step_info(s) for s in index.steps]})
     else:
@@ -111,12 +107,11 @@ def _run_stage(ctx: RunContext, steps: list[Step]) -> list[PromptOutcome]:
     with ThreadPoolExecutor(max_workers=len(steps), thread_name_prefix="prompt") as pool:
         futures = [pool.submit(PromptRun(ctx, step).run) for step in steps]
         remaining = set(futures)
-        while remaining:
+        while remaining:  # the last turn's heartbeat comes after every prompt has finished
             _, remaining = wait(
                 remaining, timeout=ctx.settings.flush_interval, return_when=FIRST_EXCEPTION
             )
             heartbeat(ctx)
-    heartbeat(ctx)
     return [future.result() for future in futures]
 
 
@@ -128,22 +123,17 @@ def heartbeat(ctx: RunContext) -> None:
         if ctx.lease_lost:
             raise LeaseLost()
         expires = utcnow() + dt.timedelta(seconds=settings.lease_seconds)
-        renewed = (
+        renewed = list(
             Execution.update(lease_expires_at=expires)
             .where((Execution.id == ctx.execution.id) & (Execution.lease_owner == settings.owner))
+            .returning(Execution.cancel_requested_at)
             .execute()
         )
         if not renewed:
             ctx.lose_lease()
             raise LeaseLost()
-        if not ctx.cancelled:
-            flag = (
-                Execution.select(Execution.cancel_requested_at)
-                .where(Execution.id == ctx.execution.id)
-                .scalar()
-            )
-            if flag is not None:
-                ctx.cancel()
+        if renewed[0].cancel_requested_at is not None and not ctx.cancelled:
+            ctx.cancel()
 
 
 def _finish(ctx: RunContext, status: str, error: str | None, step: int | None = None) -> None:

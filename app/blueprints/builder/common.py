@@ -136,6 +136,7 @@ def editor_context(assistant: Assistant, **overrides: Any) -> dict[str, Any]:
         "samples": {},
         "preview_steps": None,
         "saved": False,
+        "model_label": model_label,
     }
     context.update(overrides)
     return context

@@ -81,8 +81,10 @@ def _editor(
         prompt=prompt,
         values=values,
         errors=errors or {},
-        models=models,
-        model_label=model_label,
+        model_options=[
+            (m.id, model_label(m) + ("" if m.is_active else " (turned off)")) for m in models
+        ],
+        has_models=bool(models),
         inputs=inputs,
         earlier=earlier,
         check=builder.check_prompt(definition, prompt_id, _draft(values, models)),
