@@ -9,7 +9,6 @@ from psycogreen.gevent import patch_psycopg  # noqa: E402
 patch_psycopg()  # psycopg2 waits cooperatively (gunicorn's post_fork does it again, harmlessly)
 
 from app import create_app  # noqa: E402
-
 from app.lifecycle import start_background  # noqa: E402
 
 app = create_app()

@@ -191,7 +191,8 @@ def main() -> None:
     )
     for tokens, (statements, events) in writes.items():
         print(
-            f"database writes per run at {tokens:3} tokens/prompt: {statements} statements, {events} event rows"
+            f"database writes per run at {tokens:3} tokens/prompt: "
+            f"{statements} statements, {events} event rows"
         )
 
 

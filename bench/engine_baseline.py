@@ -28,7 +28,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, NamedTuple
 
-import httpx
 import litellm
 import openai
 
@@ -58,9 +57,12 @@ def run_chains(call: StepCall, steps: int = 3, chains: int = 10) -> StepCost:
     )
 
 
-def litellm_step(base_url: str, *, stop_at_usage: bool = True, **extra: Any) -> StepCall:
+def litellm_step(
+    base_url: str, *, stop_at_usage: bool = True, api_key: str = "sk-bench", **extra: Any
+) -> StepCall:
     """One streamed litellm call. `stop_at_usage` stops at the usage chunk, as providers.py does:
-    asking litellm for one more chunk makes it assemble the whole response a second time."""
+    asking litellm for one more chunk makes it assemble the whole response a second time.
+    litellm caches its OpenAI client per key: a distinct `api_key` gets a client of its own."""
 
     def call(prompt: str) -> str:
         stream = litellm.completion(
@@ -69,7 +71,7 @@ def litellm_step(base_url: str, *, stop_at_usage: bool = True, **extra: Any) -> 
             stream=True,
             stream_options={"include_usage": True},
             api_base=base_url,
-            api_key="sk-bench",
+            api_key=api_key,
             timeout=30,
             max_retries=0,
             **extra,
@@ -149,18 +151,24 @@ def litellm_settings(**settings: Any) -> Iterator[None]:
 
 
 def variants(base_url: str) -> dict[str, tuple[dict[str, Any], StepCall]]:
-    """Name → (litellm settings during the run, step call). All start from configure_litellm()."""
-    shared_sdk = openai.OpenAI(base_url=base_url, api_key="sk-bench", max_retries=0, timeout=30)
-    read_all = litellm_step(base_url, stop_at_usage=False)
+    """Name → (litellm settings during the run, step call), from the defaults to the cheapest.
+
+    Each litellm variant has its own key, so each gets its own cached OpenAI client: one built
+    with litellm's own httpx client (client_session None) or on the shared one."""
+    own = {"client_session": None}
+    shared_sdk = openai.OpenAI(base_url=base_url, api_key="sk-sdk", max_retries=0, timeout=30)
     return {
-        "litellm defaults": ({"disable_streaming_logging": False}, read_all),
-        "disable_streaming_logging": ({}, read_all),
-        "  + stop at the usage chunk (cheapest)": ({}, litellm_step(base_url)),
-        "  + litellm.client_session (shared httpx)": (
-            {"client_session": httpx.Client()},
-            litellm_step(base_url),
+        "litellm defaults": (
+            {**own, "disable_streaming_logging": False},
+            litellm_step(base_url, stop_at_usage=False, api_key="sk-defaults"),
         ),
-        "  + client= (one shared OpenAI client)": ({}, litellm_step(base_url, client=shared_sdk)),
+        "disable_streaming_logging": (
+            own,
+            litellm_step(base_url, stop_at_usage=False, api_key="sk-no-logging"),
+        ),
+        "  + stop at the usage chunk": (own, litellm_step(base_url, api_key="sk-stop")),
+        "  + shared uncapped client (= cheapest)": ({}, litellm_step(base_url)),
+        "  + client= (one OpenAI client)": ({}, litellm_step(base_url, client=shared_sdk)),
         "providers.stream_completion (ours)": ({}, providers_step(base_url)),
         "bare openai client": ({}, openai_step(base_url)),
     }

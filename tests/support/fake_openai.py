@@ -223,29 +223,29 @@ class FakeOpenAIHandler(BaseHTTPRequestHandler):
             return
         base = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 0}
         base["model"] = body.get("model", FAKE_MODEL)
-        choice = {"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}
-        for sent in range(len(pieces) + 1):
-            if name in ("stall-after", "cut-after") and sent == int(argument):
-                if name == "stall-after":
-                    self._wait_unless_disconnected(None)
-                else:  # end the socket mid-body: the client sees an incomplete chunked read
-                    self.connection.shutdown(socket.SHUT_RDWR)
-                    self.close_connection = True
-                return
-            if sent == len(pieces):
-                break
+        choice = {"index": 0, "delta": {"content": "\0"}, "finish_reason": None}
+        # Each delta event is this JSON around its piece: cheap enough for the load benchmark.
+        head, _, tail = json.dumps({**base, "choices": [choice]}).partition('"\\u0000"')
+        stop_after = int(argument) if name in ("stall-after", "cut-after") else len(pieces) + 1
+        for piece in pieces[:stop_after]:
             if delay and self._wait_unless_disconnected(delay):
                 return
-            choice = {**choice, "delta": {"content": pieces[sent]}}
-            if not self._send_event(json.dumps({**base, "choices": [choice]})):
+            if not self._send_event(head + json.dumps(piece) + tail):
                 return
+        if stop_after <= len(pieces):
+            if name == "stall-after":
+                self._wait_unless_disconnected(None)
+            else:  # end the socket mid-body: the client sees an incomplete chunked read
+                self.connection.shutdown(socket.SHUT_RDWR)
+                self.close_connection = True
+            return
         last = {**choice, "delta": {}, "finish_reason": "stop"}
-        self._send_event(json.dumps({**base, "choices": [last]}))
+        events = [json.dumps({**base, "choices": [last]})]
         if (body.get("stream_options") or {}).get("include_usage") and name != "no-usage":
-            usage_chunk = {**base, "choices": [], "usage": self._usage(body, pieces)}
-            self._send_event(json.dumps(usage_chunk))
-        self._send_event("[DONE]")
-        self._end_chunked()
+            events.append(json.dumps({**base, "choices": [], "usage": self._usage(body, pieces)}))
+        events.append("[DONE]")
+        if all(self._send_event(event) for event in events):  # all() stops at a hang-up
+            self._end_chunked()
 
     def _send_event(self, data: str) -> bool:
         """Write one SSE event as one HTTP chunk; False (and counted) if the client has gone."""
