@@ -16,8 +16,8 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 PIP_FILTER := grep -v "is ignored: it is neither a file nor a directory" || true
 PYTEST := $(PY) -m pytest -p no:cacheprovider
 
-.PHONY: help run test install install-test chromium postgres lint format typecheck build \
-        test-unit test-sqlite test-postgres e2e migrate demo
+.PHONY: help run test install install-test install-infra chromium postgres lint format typecheck \
+        build test-unit test-sqlite test-postgres e2e test-infra synth migrate demo
 
 help:
 	@echo "make run   — install, migrate the embedded SQLite database, serve on http://127.0.0.1:$(PORT)"
@@ -35,8 +35,13 @@ $(VENV)/.installed-test: pyproject.toml | $(PY)
 	$(PY) -m pip install -q -e '.[test,e2e]' 2>&1 | $(PIP_FILTER)
 	touch $(VENV)/.installed $@
 
+$(VENV)/.installed-infra: pyproject.toml | $(PY)
+	$(PY) -m pip install -q -e '.[test,infra]' 2>&1 | $(PIP_FILTER)
+	touch $(VENV)/.installed $@
+
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
+install-infra: $(VENV)/.installed-infra
 
 # ---- make run ------------------------------------------------------------------------------
 migrate: install
@@ -88,5 +93,12 @@ test-postgres: install-test postgres
 e2e: install-test chromium postgres
 	$(PYTEST) e2e -q --output e2e/artifacts --screenshot only-on-failure --tracing retain-on-failure
 
-test: lint typecheck test-unit test-sqlite test-postgres e2e
+# The image recipe replayed into a fresh venv, the deployment guide's SQL, the CDK stacks + cfn-lint.
+test-infra: install-infra postgres
+	$(PYTEST) tests/infra infra/tests -q
+
+synth: install-infra
+	cd infra && npm ci --no-audit --no-fund && npx cdk synth -q -c env=$${ENV:-Dev}
+
+test: lint typecheck test-unit test-sqlite test-postgres e2e test-infra
 	@echo "All lanes passed."

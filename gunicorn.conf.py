@@ -9,7 +9,8 @@ worker_connections = int(os.environ.get("WORKER_CONNECTIONS", "1000"))
 # gevent workers notify the arbiter from their own loop, so a long stream does not trip this.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = int(os.environ.get("GRACEFUL_TIMEOUT", "30"))
-keepalive = int(os.environ.get("KEEPALIVE", "75"))  # above the load balancer idle timeout: no 502s
+# Above the load balancer's idle timeout (the ALB keeps streams 1000 s): it closes first, no 502s.
+keepalive = int(os.environ.get("KEEPALIVE", "1005"))
 control_socket_disable = True  # several servers on one machine must not collide
 accesslog = os.environ.get("ACCESS_LOG", "-")
 errorlog = "-"
@@ -36,3 +37,9 @@ def post_worker_init(worker):
         gunicorn_exit(sig, frame)
 
     signal.signal(signal.SIGTERM, handle_exit)
+
+
+def worker_exit(server, worker):
+    from app.lifecycle import finish_shutdown
+
+    finish_shutdown()

@@ -43,5 +43,11 @@ def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
     for blueprint in (ops.bp, auth.bp, catalog.bp, builder.bp, runs.bp, admin.bp):
         app.register_blueprint(blueprint)
 
+    if app.config["PROXY_COUNT"]:
+        # Behind the load balancer: trust its X-Forwarded-For/Proto/Host, and only its.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
     security.announce_setup_token(app)
     return app

@@ -66,6 +66,7 @@ class Config:
     DEMO_MODEL = os.environ.get("DEMO_MODEL", "on") != "off"
     PASSWORD_LOGIN = os.environ.get("PASSWORD_LOGIN", "on") != "off"
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+    PROXY_COUNT = _int("PROXY_COUNT", 0)  # proxies in front (the ALB: 1) whose headers we trust
 
     @classmethod
     def validate(cls, config: dict) -> None:

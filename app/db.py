@@ -43,7 +43,9 @@ def make_database(url: str, *, pool_size: int = 10, pool_timeout: int = 10) -> A
             returning_clause=True,  # UPDATE … RETURNING: claim or renew and read in one statement
         )
     if scheme in {"postgres", "postgresql"}:
-        params = parse_db_url(url.replace("postgres://", "postgresql://", 1))
+        params = parse_db_url(
+            url.replace("postgres://", "postgresql://", 1), unquote_password=True, unquote_user=True
+        )
         name = params.pop("database")
         params.setdefault("application_name", "assistant-architect")
         return PooledPostgresqlDatabase(

@@ -37,12 +37,31 @@ def start_background(app: Any) -> None:
 
 
 def begin_shutdown() -> None:
-    """Signal-handler safe: set the flag, do the database work in its own thread."""
+    """From the SIGTERM handler: set the flag (streams close) and hand runs back right away.
+
+    Inside gevent's signal callback a thread cannot be started (BlockingSwitchOutError), so the
+    database work goes to a greenlet; `finish_shutdown` repeats it synchronously at exit.
+    """
     if shutting_down.is_set():
         return
     shutting_down.set()
-    if _pool is not None:
+    if _pool is None:
+        return
+    from gevent import monkey
+
+    if monkey.is_module_patched("threading"):
+        import gevent
+
+        gevent.spawn(_pool.stop)
+    else:
         threading.Thread(target=_pool.stop, name="runner-stop", daemon=True).start()
+
+
+def finish_shutdown() -> None:
+    """At worker exit: make sure every lease we still hold is released (idempotent)."""
+    shutting_down.set()
+    if _pool is not None:
+        _pool.stop()
 
 
 def pool() -> RunnerPool | None:
