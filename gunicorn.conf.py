@@ -1,6 +1,13 @@
 """gunicorn for production and for the e2e suite: gevent workers, streams that may live long."""
 
 import os
+import shutil
+import tempfile
+
+# prometheus-client's multiprocess mode: set before any worker imports it; emptied at start.
+os.environ.setdefault(
+    "PROMETHEUS_MULTIPROC_DIR", os.path.join(tempfile.gettempdir(), f"aa-metrics-{os.getpid()}")
+)
 
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
 worker_class = "gevent"
@@ -13,7 +20,44 @@ graceful_timeout = int(os.environ.get("GRACEFUL_TIMEOUT", "30"))
 keepalive = int(os.environ.get("KEEPALIVE", "1005"))
 control_socket_disable = True  # several servers on one machine must not collide
 accesslog = os.environ.get("ACCESS_LOG", "-")
+# One JSON line per request, found by the same CloudWatch filter as the app's own logs.
+access_log_format = (
+    '{"time": "%(t)s", "level": "INFO", "component": "assistant-architect", '
+    '"event": "http.request", "method": "%(m)s", "path": "%(U)s", "status": %(s)s, '
+    '"ms": %(M)s, "bytes": "%(B)s", "request_id": "%({x-request-id}o)s", "ip": "%(h)s"}'
+)
 errorlog = "-"
+# gunicorn's own lines as JSON too (the access format above is already JSON: printed as is).
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "message": "event"},
+            "static_fields": {"component": "assistant-architect"},
+        },
+        "raw": {"format": "%(message)s"},
+    },
+    "handlers": {
+        "error": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "stream": "ext://sys.stdout",
+        },
+        "access": {
+            "class": "logging.StreamHandler",
+            "formatter": "raw",
+            "stream": "ext://sys.stdout",
+        },
+    },
+    "root": {"level": "INFO", "handlers": ["error"]},
+    "loggers": {
+        "gunicorn.error": {"handlers": ["error"], "level": "INFO", "propagate": False},
+        "gunicorn.access": {"handlers": ["access"], "level": "INFO", "propagate": False},
+    },
+}
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
@@ -43,3 +87,15 @@ def worker_exit(server, worker):
     from app.lifecycle import finish_shutdown
 
     finish_shutdown()
+
+
+def on_starting(server):
+    directory = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    shutil.rmtree(directory, ignore_errors=True)
+    os.makedirs(directory, exist_ok=True)
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from flask import Flask
@@ -27,10 +26,9 @@ def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
         from app.models.user import use_fast_password_hashing
 
         use_fast_password_hashing()
-    logging.basicConfig(level=app.config["LOG_LEVEL"])
-    for noisy in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "httpx"):
-        # litellm logs every call at INFO on stdout; our own logs say what matters.
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    from app import observability
+
+    observability.init_app(app)
 
     from app import cli, db, errors, security, templating
     from app.blueprints import admin, auth, builder, catalog, ops, runs

@@ -66,6 +66,8 @@ class Config:
     DEMO_MODEL = os.environ.get("DEMO_MODEL", "on") != "off"
     PASSWORD_LOGIN = os.environ.get("PASSWORD_LOGIN", "on") != "off"
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+    JSON_LOGS = _flag("JSON_LOGS", APP_ENV == "production")
+    METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")  # when set, /metrics wants this bearer
     PROXY_COUNT = _int("PROXY_COUNT", 0)  # proxies in front (the ALB: 1) whose headers we trust
 
     @classmethod

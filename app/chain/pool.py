@@ -16,6 +16,7 @@ from app.chain.queue import claim_next
 from app.chain.runner import run_execution
 from app.chain.settings import RunnerSettings
 from app.db import database
+from app.metrics import ACTIVE_RUNS
 from app.models import Execution
 
 log = logging.getLogger("app.runner")
@@ -59,6 +60,7 @@ class RunnerPool:
     def _launch(self, execution: Execution) -> None:
         with self._lock:
             self._active.add(execution.id)
+        ACTIVE_RUNS.inc()
         threading.Thread(target=self._run, args=(execution,), daemon=True).start()
 
     def _run(self, execution: Execution) -> None:
@@ -68,6 +70,7 @@ class RunnerPool:
         finally:
             with self._lock:
                 self._active.discard(execution_id)
+            ACTIVE_RUNS.dec()
             self._slots.release()
             doorbell.ring(doorbell.QUEUE_KEY)  # a slot is free: look for queued work
 

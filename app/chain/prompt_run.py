@@ -21,6 +21,7 @@ from app.chain.providers import (
 from app.chain.settings import RunnerSettings
 from app.chain.variables import render_prompt
 from app.db import database, utcnow
+from app.metrics import record_prompt
 from app.models import AIModel, ChainPrompt, Execution, PromptResult
 
 log = logging.getLogger("app.runner")
@@ -282,6 +283,7 @@ class PromptRun:
                 model=spec.id if spec.id in self.ctx.live_model_ids else None,
             ).where(PromptResult.id == result).execute()
         self.ctx.outputs[self.step.number] = text
+        record_prompt(spec.model_id, "completed", tokens_in, tokens_out, cost)
         self.ctx.writer.append(
             "prompt-complete",
             {
@@ -303,6 +305,9 @@ class PromptRun:
 
     def _fail(self, result, error, started, attempts) -> PromptOutcome:
         self._end(result, "failed", error, started, attempts)
+        record_prompt(
+            (self.prompt.get("model") or {}).get("model_id") or "none", "failed", 0, 0, None
+        )
         log.info(
             "prompt.failed", extra={"execution_id": self.ctx.execution.id, "step": self.step.number}
         )

@@ -21,6 +21,7 @@ from app.chain.lint import format_findings, has_errors, lint
 from app.chain.prompt_run import PromptOutcome, PromptRun, RunContext
 from app.chain.settings import RunnerSettings
 from app.db import database, utcnow
+from app.metrics import EXECUTION_DURATION
 from app.models import Execution, PromptResult
 
 log = logging.getLogger("app.runner")
@@ -49,10 +50,9 @@ def run_execution(
         log.exception("execution.crashed", extra={"execution_id": execution_id})
         _finish(ctx, "failed", f"The run stopped unexpectedly ({type(exc).__name__}).")
         status = "failed"
-    log.info(
-        f"execution.{status}",
-        extra={"execution_id": execution_id, "ms": int((time.monotonic() - started) * 1000)},
-    )
+    seconds = time.monotonic() - started
+    EXECUTION_DURATION.labels(status).observe(seconds)
+    log.info(f"execution.{status}", extra={"execution_id": execution_id, "ms": int(seconds * 1000)})
     return status
 
 

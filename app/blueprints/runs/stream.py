@@ -15,7 +15,9 @@ from app.chain.follow import follow_events
 from app.chain.queue import queue_position
 from app.db import database, is_postgres
 from app.lifecycle import shutting_down
+from app.metrics import OPEN_STREAMS
 from app.models import Execution
+from app.models.execution import TERMINAL_EVENTS
 from app.security import login_required
 from app.streaming.render import (
     announce,
@@ -47,35 +49,43 @@ def stream(execution_id: int) -> Any:
     database.close()  # hold no pooled connection while the stream waits
 
     def generate() -> Iterator[str]:
-        yield "retry: 2000\n" + sse_comment("connected")
-        last_ping = time.monotonic()
-        for event in follow_events(
-            execution.id,
-            after,
-            wait_seconds=wait,
-            keep_going=lambda: not shutting_down.is_set(),
-        ):
-            if event is None:
-                if view.status == "pending":
-                    yield sse_message(_queue_update(execution.id, view))
-                if time.monotonic() - last_ping >= keepalive:
-                    last_ping = time.monotonic()
-                    yield sse_comment()
-                continue
-            html = _render(event, view, execution.id)
-            if html:
-                yield sse_message(html, event_id=event.seq)
-            if view.status in ("completed", "failed", "cancelled") and event.event_type.startswith(
-                "execution-"
-            ):
-                yield sse_message("", event="done", event_id=event.seq)
-                return
+        OPEN_STREAMS.inc()
+        try:
+            yield from _events(execution, after, view, wait, keepalive)
+        finally:
+            OPEN_STREAMS.dec()
 
     return Response(
         stream_with_context(generate()),
         mimetype="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
+
+
+def _events(
+    execution: Execution, after: int, view: RunView, wait: float, keepalive: float
+) -> Iterator[str]:
+    """Replay after `after`, then follow; a ping first and every `keepalive`; end on the last."""
+    yield "retry: 2000\n" + sse_comment("connected")
+    last_ping = last_queue_update = time.monotonic()
+    for event in follow_events(
+        execution.id, after, wait_seconds=wait, keep_going=lambda: not shutting_down.is_set()
+    ):
+        now = time.monotonic()
+        if event is None:
+            if view.status == "pending" and now - last_queue_update >= 2:
+                last_queue_update = now
+                yield sse_message(_queue_update(execution.id, view))
+            if now - last_ping >= keepalive:
+                last_ping = now
+                yield sse_comment()
+            continue
+        html = _render(event, view, execution.id)
+        if html:
+            yield sse_message(html, event_id=event.seq)
+        if event.event_type in TERMINAL_EVENTS:
+            yield sse_message("", event="done", event_id=event.seq)
+            return
 
 
 def _view_at(execution: Execution, seq: int) -> RunView:
