@@ -8,6 +8,7 @@ Inputs, outputs and secrets are never logged.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 from typing import Any
@@ -49,7 +50,10 @@ def json_formatter() -> JsonFormatter:
 def configure_logging(level: str, json_logs: bool) -> None:
     root = logging.getLogger()
     root.setLevel(level)
-    handler = logging.StreamHandler(sys.stdout)
+    # The server logs to stdout (the container's log stream); `flask …` commands to stderr, so
+    # their own output (`--json`) stays clean.
+    from_cli = os.environ.get("FLASK_RUN_FROM_CLI") == "true"
+    handler = logging.StreamHandler(sys.stderr if from_cli else sys.stdout)
     handler.addFilter(_Context())
     if json_logs:
         handler.setFormatter(json_formatter())

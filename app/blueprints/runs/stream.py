@@ -67,7 +67,8 @@ def _events(
 ) -> Iterator[str]:
     """Replay after `after`, then follow; a ping first and every `keepalive`; end on the last."""
     yield "retry: 2000\n" + sse_comment("connected")
-    last_ping = last_queue_update = time.monotonic()
+    last_ping = time.monotonic()
+    last_queue_update = 0.0  # the first quiet moment of a queued run says its place at once
     for event in follow_events(
         execution.id, after, wait_seconds=wait, keep_going=lambda: not shutting_down.is_set()
     ):
