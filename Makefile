@@ -49,6 +49,7 @@ migrate: install
 
 demo: migrate
 	APP_ENV=development $(PY) -m flask --app app:create_app demo load
+	APP_ENV=development $(PY) -m flask --app app:create_app models seed
 
 run: demo
 	@echo "Serving on http://127.0.0.1:$(PORT) — the first visitor creates the administrator."

@@ -61,6 +61,7 @@ class Config:
         for name in os.environ.get("API_KEY_ENV_ALLOWLIST", "").split(",")
         if name.strip()
     )
+    MODEL_TEST_TIMEOUT_SECONDS = float(os.environ.get("MODEL_TEST_TIMEOUT_SECONDS") or 10)
     SSE_KEEPALIVE_SECONDS = float(os.environ.get("SSE_KEEPALIVE_SECONDS") or 15)
 
     DEMO_MODEL = os.environ.get("DEMO_MODEL", "on") != "off"

@@ -24,6 +24,8 @@ migrate() {
     # Under a Postgres advisory lock (tasks starting together migrate once), retrying while the
     # database comes up.
     flask --app app:create_app db upgrade --wait "${DB_WAIT_SECONDS:-60}"
+    # Models for the provider keys this task has (and the offline demo unless DEMO_MODEL=off).
+    flask --app app:create_app models seed
 }
 
 command="${1:-serve}"

@@ -85,6 +85,10 @@ def _detail(error: BaseException) -> str:
     return text if len(text) <= 300 else text[:299] + "…"
 
 
+def _seconds(value: float) -> str:
+    return "1 second" if value == 1 else f"{value:g} seconds"
+
+
 def classify_error(
     error: BaseException, model_id: str, timeout: float, *, started: bool = False
 ) -> ProviderError:
@@ -96,8 +100,8 @@ def classify_error(
         return InvalidResponse("The provider sent an answer that could not be read.")
     if any(isinstance(cause, _TIMEOUTS) for cause in causes):
         if started:
-            return ProviderTimeout(f"The model stopped answering for {timeout:g} seconds.")
-        return ProviderTimeout(f"The model did not start answering within {timeout:g} seconds.")
+            return ProviderTimeout(f"The model stopped answering for {_seconds(timeout)}.")
+        return ProviderTimeout(f"The model did not start answering within {_seconds(timeout)}.")
     status = getattr(error, "status_code", None)
     if isinstance(status, int) and status in _BY_STATUS:
         kind, words = _BY_STATUS[status]

@@ -224,7 +224,7 @@ def test_a_hang_hits_the_prompt_timeout(make, fake_model):
     assert done.status == "failed"
     assert (
         done.error_message
-        == "Prompt “Stuck” failed: The model did not start answering within 1 seconds."
+        == "Prompt “Stuck” failed: The model did not start answering within 1 second."
     )
 
 
