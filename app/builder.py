@@ -204,10 +204,6 @@ def save_layout(assistant: Assistant, stages: Layout) -> None:
                 row.save(only=[ChainPrompt.position, ChainPrompt.sort_order])
 
 
-def renumber_prompts(assistant: Assistant) -> None:
-    save_layout(assistant, layout_of(assistant.ordered_prompts()))
-
-
 # --- references ------------------------------------------------------------------------------
 def write_texts(assistant: Assistant, definition: Mapping[str, Any]) -> None:
     """Save prompts' content, system context and input mapping from ``definition`` (by id)."""
@@ -354,17 +350,3 @@ def palette(
             prompts.append(PaletteEntry(f"{{{{{step.slug}}}}}", shown))
         prompts.append(PaletteEntry(f"{{{{prompt_{step.number}_output}}}}", shown))
     return inputs, prompts
-
-
-def samples_from_form(fields: Sequence[InputField], form: Any) -> dict[str, str | list[str]]:
-    """Preview's sample inputs (``in_<name>`` boxes); an empty box stays out, shown «Label»."""
-    samples: dict[str, str | list[str]] = {}
-    for field in fields:
-        key = f"in_{field.name}"
-        if field.field_type == "multi_select":
-            chosen = [value for value in form.getlist(key) if value]
-            if chosen:
-                samples[field.name] = chosen
-        elif (form.get(key) or "").strip():
-            samples[field.name] = form.get(key)
-    return samples

@@ -38,6 +38,9 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = _flag("SESSION_COOKIE_SECURE", APP_ENV == "production")
     PERMANENT_SESSION_LIFETIME = _int("SESSION_HOURS", 12) * 3600
+    # Don't resend the cookie on every response: a concurrent htmx request (live lint) would
+    # overwrite the one carrying a fresh flash message.
+    SESSION_REFRESH_EACH_REQUEST = False
 
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
     WTF_CSRF_SSL_STRICT = _flag("WTF_CSRF_SSL_STRICT", APP_ENV == "production")

@@ -6,7 +6,6 @@ from typing import Any
 
 from flask import request
 
-from app import builder
 from app.blueprints.builder import bp
 from app.blueprints.builder.common import (
     AUTHORS,
@@ -18,7 +17,7 @@ from app.blueprints.builder.common import (
 from app.chain.preview import preview
 from app.db import database
 from app.htmx import is_fragment_request, render_page_or_fragment
-from app.models import Assistant, User
+from app.models import Assistant, InputField, User
 from app.models.assistant import DEFAULT_AUDIENCE
 from app.schemas import load_form
 from app.schemas.builder import details_schema, search_schema
@@ -135,6 +134,20 @@ def update_details(assistant_id: int) -> Any:
     return redirect_to_editor(assistant, "Details saved.", anchor="details")
 
 
+def _samples(fields: list[InputField]) -> dict[str, str | list[str]]:
+    """The preview's sample inputs (``in_<name>``); an empty box stays out, shown «Label»."""
+    samples: dict[str, str | list[str]] = {}
+    for field in fields:
+        key = f"in_{field.name}"
+        if field.field_type == "multi_select":
+            chosen = [value for value in request.form.getlist(key) if value]
+            if chosen:
+                samples[field.name] = chosen
+        elif (request.form.get(key) or "").strip():
+            samples[field.name] = request.form[key]
+    return samples
+
+
 @bp.get("/assistants/<int:assistant_id>/preview")
 @roles_required(*AUTHORS)
 def preview_page(assistant_id: int) -> Any:
@@ -154,7 +167,7 @@ def preview_page(assistant_id: int) -> Any:
 def run_preview(assistant_id: int) -> Any:
     assistant = assistant_or_404(assistant_id)
     fields = assistant.ordered_fields()
-    samples = builder.samples_from_form(fields, request.form)
+    samples = _samples(fields)
     return render_page_or_fragment(
         "builder/preview.html",
         "builder/_partials/_preview_results.html",
