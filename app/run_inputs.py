@@ -51,9 +51,9 @@ def parse_inputs(fields: list[Any], form: MultiDict, files: MultiDict) -> dict[s
             elif any(v not in allowed for v in chosen):
                 errors[f.name] = "Choose from the options shown."
             elif low and len(chosen) < int(low):
-                errors[f.name] = f"Choose at least {low} options."
+                errors[f.name] = f"Choose at least {_options(low)}."
             elif high and len(chosen) > int(high):
-                errors[f.name] = f"Choose at most {high} options."
+                errors[f.name] = f"Choose at most {_options(high)}."
             text_bytes += sum(len(v.encode()) for v in chosen)
             continue
         if f.field_type == "file_upload":
@@ -81,6 +81,10 @@ def parse_inputs(fields: list[Any], form: MultiDict, files: MultiDict) -> dict[s
     if errors:
         raise InputErrors(errors, values)
     return values
+
+
+def _options(count: object) -> str:
+    return "1 option" if int(str(count)) == 1 else f"{count} options"
 
 
 def _check_text(f: Any, options: dict, value: str, label: str) -> str | None:

@@ -255,3 +255,63 @@ def test_admin_sees_any_run(client, auth, seed, make):
     auth.sign_in(make.user(roles=("administrator",)))
     assert client.get(f"/runs/{execution.id}").status_code == 200
     assert re.search(r"Run \d+", client.get(f"/runs/{execution.id}").get_data(as_text=True))
+
+
+def test_file_uploads_become_text(client, auth, make, fake_openai):
+    import io
+
+    from docx import Document
+
+    model = make.model(name="Fake", model_id="openai/fake-model", api_base=fake_openai.base_url)
+    owner = make.user()
+    assistant = make.assistant(
+        user=owner,
+        fields=[
+            {
+                "name": "notes",
+                "label": "Notes",
+                "field_type": "file_upload",
+                "options": {"required": True},
+            },
+            {
+                "name": "topics",
+                "label": "Topics",
+                "field_type": "multi_select",
+                "options": {
+                    "choices": [{"value": "a", "label": "A"}, {"value": "b", "label": "B"}],
+                    "max_selections": 1,
+                },
+            },
+        ],
+        prompts=[{"name": "P", "content": "Read {{notes}} on {{topics}}", "model": model}],
+    )
+    auth.sign_in(owner)
+    document = io.BytesIO()
+    doc = Document()
+    doc.add_paragraph("Photosynthesis in leaves.")
+    doc.save(document)
+    too_many = auth.post(
+        f"/assistants/{assistant.id}/run",
+        {"notes": (io.BytesIO(b"x"), "notes.txt"), "topics": ["a", "b"]},
+        content_type="multipart/form-data",
+    )
+    assert too_many.status_code == 422 and "Choose at most 1 option." in too_many.get_data(
+        as_text=True
+    )
+    wrong_kind = auth.post(
+        f"/assistants/{assistant.id}/run",
+        {"notes": (io.BytesIO(b"MZ"), "tool.exe"), "topics": ["a"]},
+        content_type="multipart/form-data",
+    )
+    assert wrong_kind.status_code == 422
+    assert "This kind of file isn't accepted here" in wrong_kind.get_data(as_text=True).replace(
+        "&#39;", "'"
+    )
+    document.seek(0)
+    ok = auth.post(
+        f"/assistants/{assistant.id}/run",
+        {"notes": (document, "notes.docx"), "topics": ["b"]},
+        content_type="multipart/form-data",
+    )
+    assert ok.status_code == 303
+    assert Execution.get().input_data == {"notes": "Photosynthesis in leaves.", "topics": ["b"]}
