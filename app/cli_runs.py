@@ -12,11 +12,12 @@ from flask.cli import AppGroup
 
 from app.chain import doorbell
 from app.chain.follow import follow_events
-from app.chain.queue import claim_next, start_execution
+from app.chain.queue import claim_next, request_cancel, start_execution
 from app.chain.runner import run_execution
 from app.chain.settings import RunnerSettings
 from app.db import database
 from app.models import Assistant, Execution, PromptResult, User
+from app.models.audit import record
 
 assistants_cli = AppGroup("assistants", help="Assistants.")
 runner_cli = AppGroup("runner", help="The run queue.")
@@ -131,6 +132,25 @@ def _summary(execution: Execution, results: list[PromptResult]) -> dict:
             for r in results
         ],
     }
+
+
+@assistants_cli.command("cancel")
+@click.argument("execution_id", type=int)
+@click.option("--as", "as_email", required=True, help="Cancel as this user (their rights apply).")
+def cancel_run(execution_id: int, as_email: str) -> None:
+    """Stop a queued or running run; what was written so far is kept."""
+    user = User.by_email(as_email)
+    if user is None or not user.is_active:
+        raise click.ClickException(f"No active account {as_email}.")
+    execution = Execution.visible_to(user).where(Execution.id == execution_id).first()
+    if execution is None:
+        raise click.ClickException(f"Run {execution_id} not found.")
+    if not request_cancel(execution):
+        raise click.ClickException(f"Run {execution_id} had already finished ({execution.status}).")
+    record(
+        "execution.cancelled", actor=user, target=execution, summary=f"Stopped run {execution_id}"
+    )
+    click.echo(f"Run {execution_id} is stopping.")
 
 
 @runner_cli.command("work")

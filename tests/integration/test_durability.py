@@ -137,3 +137,63 @@ def test_sigterm_hands_a_running_chain_to_another_process(
     assert claimed is not None and claimed.id == execution.id
     assert run_execution(claimed.id, FAST) == "completed"
     assert PromptResult.select().where(PromptResult.execution == execution.id).count() == 2
+
+
+def test_a_cut_stream_is_retried_and_succeeds(make, fake_openai):
+    model = make.model(name="Fake", model_id="openai/fake-model", api_base=fake_openai.base_url)
+    assistant = make.assistant(prompts=[{"name": "Cut", "content": "tell me", "model": model}])
+    fake_openai.script("cut-after:2", "ok")
+    execution = start_execution(assistant, assistant.user, {})
+    claimed = claim_next(FAST)
+    assert run_execution(claimed.id, FAST) == "completed"
+    result = PromptResult.get(PromptResult.execution == execution.id)
+    assert result.attempts == 2 and result.output_data == answer_text("tell me")
+    errors = [e.event_data for e in events_after(execution.id) if e.event_type == "prompt-error"]
+    assert len(errors) == 1 and errors[0]["retrying"] and "cut off" in errors[0]["error"]
+
+
+def test_the_accepting_process_dies_while_the_run_is_queued(make, fake_openai, database_url):
+    """The run is a row, not a request: a process that accepted it and died leaves it to others."""
+    assistant = slow_chain(make, fake_openai, slow_ms=0)
+    script = (
+        "import os, signal\n"
+        "from app import create_app\n"
+        "from app.chain.queue import start_execution\n"
+        "from app.models import Assistant\n"
+        "app = create_app()\n"
+        f"a = Assistant.get_by_id({assistant.id})\n"
+        "e = start_execution(a, a.user, {})\n"
+        "print(e.id, flush=True)\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    env = {**os.environ, "APP_ENV": "testing", "TEST_DATABASE_URL": database_url}
+    accepted = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert accepted.returncode == -signal.SIGKILL, accepted.stderr[-1000:]
+    execution_id = int(accepted.stdout.split()[0])
+    assert Execution.get_by_id(execution_id).status == "pending"
+    claimed = claim_next(FAST)
+    assert claimed.id == execution_id and run_execution(claimed.id, FAST) == "completed"
+
+
+def test_cancel_from_the_cli(make, fake_openai, runner):
+    assistant = slow_chain(make, fake_openai)
+    execution = start_execution(assistant, assistant.user, {})
+    stranger = make.user()
+    denied = runner.invoke(args=["assistants", "cancel", str(execution.id), "--as", stranger.email])
+    assert denied.exit_code != 0 and f"Run {execution.id} not found" in denied.output
+    ok = runner.invoke(
+        args=["assistants", "cancel", str(execution.id), "--as", assistant.user.email]
+    )
+    assert ok.exit_code == 0, ok.output
+    assert Execution.get_by_id(execution.id).status == "cancelled"
+    again = runner.invoke(
+        args=["assistants", "cancel", str(execution.id), "--as", assistant.user.email]
+    )
+    assert again.exit_code != 0 and "already finished" in again.output
