@@ -74,8 +74,13 @@ class EventWriter:
                 database.execute_sql("SELECT pg_notify(%s, %s)", (doorbell.EVENTS_CHANNEL, payload))
         self.last_seq += len(rows)
         self.flushes += 1
-        doorbell.ring(doorbell.execution_key(self.execution_id))
+        if not database.in_transaction():  # committed: readers can see it now
+            self.ring()
         return self.last_seq
+
+    def ring(self) -> None:
+        """Wake this process's readers. Callers that flush inside a transaction ring after it."""
+        doorbell.ring(doorbell.execution_key(self.execution_id))
 
 
 def events_after(execution_id: int, seq: int = 0, limit: int = 1000) -> list[ExecutionEvent]:

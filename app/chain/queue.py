@@ -171,5 +171,6 @@ def retry_from(execution: Execution, step: int, user: User) -> Execution:
             database.execute_sql(
                 "SELECT pg_notify(%s, %s)", (doorbell.QUEUE_CHANNEL, str(retry.id))
             )
+    writer.ring()
     doorbell.ring(doorbell.QUEUE_KEY)
     return retry

@@ -159,6 +159,7 @@ def _finish(ctx: RunContext, status: str, error: str | None, step: int | None = 
                 cost=Decimal(totals["cost"]) if totals["cost"] is not None else None,
                 has_unpriced=totals["unpriced"],
             ).where(Execution.id == ctx.execution.id).execute()
+        ctx.writer.ring()
 
 
 def _totals(execution_id: int) -> dict[str, Any]:
@@ -185,6 +186,7 @@ def fail_abandoned(execution_id: int, attempts: int) -> None:
         Execution.update(
             status="failed", error_message=message, completed_at=utcnow(), lease_owner=None
         ).where(Execution.id == execution_id).execute()
+    writer.ring()
 
 
 def cancel_pending(execution_id: int) -> bool:
@@ -201,4 +203,6 @@ def cancel_pending(execution_id: int) -> bool:
             writer = EventWriter(execution_id)
             writer.append("execution-cancelled", {"tokens_in": 0, "tokens_out": 0, "cost": None})
             writer.flush()
+    if updated:
+        writer.ring()
     return bool(updated)
