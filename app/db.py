@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from typing import Any
 from urllib.parse import unquote, urlparse
 
@@ -31,6 +32,8 @@ def make_database(url: str, *, pool_size: int = 10, pool_timeout: int = 10) -> A
     scheme = urlparse(url).scheme
     if scheme == "sqlite":
         path = unquote(url[len("sqlite:///") :]) or ":memory:"
+        if path != ":memory:":
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)  # instance/
         return SqliteDatabase(
             path,
             pragmas={
