@@ -7,29 +7,24 @@
 - ``follow_references`` rewrites, in the saved rows, the references the last change displaced
   (``app.chain.references.rewrite_references``) and returns what it changed.
 - ``rename_input`` does the same for ``{{old_field}}`` → ``{{new_field}}``.
-- ``check_prompt`` lints the whole chain as it would be with one unsaved prompt edit applied and
-  returns that prompt's findings, the text split into marked/unmarked runs, and a token estimate.
+- The live check of one unsaved prompt lives in ``app.builder_check`` (re-exported here).
 """
 
 from __future__ import annotations
 
 import copy
-import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from app.chain.definition import ChainIndex, parse_mapping_value, shorten
-from app.chain.lint import Finding, lint
 from app.chain.references import Change, rewrite_references
 from app.chain.variables import find_placeholders
 from app.models import Assistant, ChainPrompt, InputField
 
 Layout = list[list[int]]
 Direction = Literal["up", "down"]
-NEW_PROMPT_ID = 0  # the id an unsaved prompt carries while it is linted (row ids start at 1)
-CHARS_PER_TOKEN = 4
 
 
 # --- input fields ----------------------------------------------------------------------------
@@ -232,93 +227,6 @@ def rename_input_in_prompts(assistant: Assistant, old: str, new: str) -> list[st
     rewritten, messages = rename_input(assistant.definition(), old, new)
     write_texts(assistant, rewritten)
     return messages
-
-
-# --- live check of one prompt ----------------------------------------------------------------
-@dataclass(frozen=True)
-class Segment:
-    text: str
-    marked: bool
-
-
-@dataclass(frozen=True)
-class PromptCheck:
-    findings: list[Finding]
-    content: list[Segment]
-    system_context: list[Segment]
-    tokens: int
-    window: int | None
-
-    @property
-    def over_window(self) -> bool:
-        return self.window is not None and self.tokens > self.window
-
-    @property
-    def has_marks(self) -> bool:
-        return any(s.marked for s in (*self.content, *self.system_context))
-
-
-def draft_definition(
-    definition: Mapping[str, Any], prompt_id: int | None, draft: Mapping[str, Any]
-) -> dict[str, Any]:
-    """The definition with ``draft``'s keys applied to prompt ``prompt_id`` (None: a new prompt
-    in a stage of its own after the others, carrying ``NEW_PROMPT_ID``)."""
-    result: dict[str, Any] = copy.deepcopy(dict(definition))
-    prompts = result.setdefault("prompts", [])
-    target = next((p for p in prompts if prompt_id is not None and p.get("id") == prompt_id), None)
-    if target is None:
-        last = max((p.get("position", 0) for p in prompts), default=-1)
-        target = {"id": NEW_PROMPT_ID, "position": last + 1, "sort_order": 0, "input_mapping": {}}
-        prompts.append(target)
-    target.update(draft)
-    return result
-
-
-def check_prompt(
-    definition: Mapping[str, Any], prompt_id: int | None, draft: Mapping[str, Any]
-) -> PromptCheck:
-    edited = draft_definition(definition, prompt_id, draft)
-    wanted = NEW_PROMPT_ID if prompt_id is None else prompt_id
-    step = next(s for s in ChainIndex(edited).steps if s.id == wanted)
-    findings = [f for f in lint(edited) if f.step == step.number]
-    content, system = step.content, step.system_context or ""
-    model = draft.get("model") or {}
-    return PromptCheck(
-        findings=findings,
-        content=marked(content, _spans(findings, "content")),
-        system_context=marked(system, _spans(findings, "system_context")),
-        tokens=estimate_tokens(content + system),
-        window=model.get("max_tokens") if isinstance(model, Mapping) else None,
-    )
-
-
-def estimate_tokens(text: str) -> int:
-    return math.ceil(len(text) / CHARS_PER_TOKEN)
-
-
-def _spans(findings: Sequence[Finding], field: str) -> list[tuple[int, int]]:
-    return [
-        (f.start, f.end)
-        for f in findings
-        if f.field == field and f.start is not None and f.end is not None and f.end > f.start
-    ]
-
-
-def marked(text: str, spans: Sequence[tuple[int, int]]) -> list[Segment]:
-    """The text cut into runs, the ``spans`` (merged where they overlap) marked."""
-    segments: list[Segment] = []
-    last = 0
-    for start, end in sorted(spans):
-        start, end = max(start, last), min(end, len(text))
-        if end <= start:
-            continue
-        if start > last:
-            segments.append(Segment(text[last:start], False))
-        segments.append(Segment(text[start:end], True))
-        last = end
-    if last < len(text) or not segments:
-        segments.append(Segment(text[last:], False))
-    return segments
 
 
 def describe_prompt(prompt: ChainPrompt) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app import builder
+from app import builder, builder_check
 from app.schemas.builder import choices_text, parse_choices
 
 MODEL = {"id": 1, "name": "Demo", "model_id": "demo/x", "provider": "demo", "is_active": True}
@@ -66,7 +66,7 @@ def test_any_sequence_of_changes_keeps_every_prompt_once(sizes, operations):
 
 
 def test_marked_merges_overlaps_and_clamps():
-    segments = builder.marked("abcdefgh", [(5, 99), (1, 3), (2, 4)])
+    segments = builder_check.marked("abcdefgh", [(5, 99), (1, 3), (2, 4)])
     assert [(s.text, s.marked) for s in segments] == [
         ("a", False),
         ("bc", True),
@@ -74,7 +74,7 @@ def test_marked_merges_overlaps_and_clamps():
         ("e", False),
         ("fgh", True),
     ]
-    assert [(s.text, s.marked) for s in builder.marked("", [])] == [("", False)]
+    assert [(s.text, s.marked) for s in builder_check.marked("", [])] == [("", False)]
 
 
 def test_rename_input_keeps_syntax_and_skips_mapped_names():
@@ -99,14 +99,16 @@ def test_rename_input_keeps_syntax_and_skips_mapped_names():
 
 def test_check_prompt_applies_the_unsaved_edit():
     saved = definition(("Analyze", "{{user_input}}"), ("Summarize", "{{prompt_1_output}}"))
-    check = builder.check_prompt(saved, 1, {"content": "Use {{prompt_2_output}}", "model": MODEL})
+    check = builder_check.check_prompt(
+        saved, 1, {"content": "Use {{prompt_2_output}}", "model": MODEL}
+    )
     assert [f.kind for f in check.findings] == ["forward_reference"]
     assert [(s.text, s.marked) for s in check.content] == [
         ("Use ", False),
         ("{{prompt_2_output}}", True),
     ]
     assert check.tokens == 6 and check.window is None and not check.over_window
-    new = builder.check_prompt(
+    new = builder_check.check_prompt(
         saved, None, {"content": "{{analyze}}" * 40, "model": MODEL | {"max_tokens": 10}}
     )
     assert new.findings == [] and new.over_window

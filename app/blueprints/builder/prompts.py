@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import abort, request
 
-from app import builder
+from app import builder, builder_check
 from app.blueprints.builder import bp
 from app.blueprints.builder.common import (
     AUTHORS,
@@ -87,7 +87,7 @@ def _editor(
         has_models=bool(models),
         inputs=inputs,
         earlier=earlier,
-        check=builder.check_prompt(definition, prompt_id, _draft(values, models)),
+        check=builder_check.check_prompt(definition, prompt_id, _draft(values, models)),
         at_limit=prompt is None and assistant.prompts.count() >= MAX_PROMPTS,
     ), status
 
