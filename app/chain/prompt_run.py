@@ -20,7 +20,7 @@ from app.chain.providers import (
 )
 from app.chain.settings import RunnerSettings
 from app.chain.variables import render_prompt
-from app.db import database, utcnow
+from app.db import utcnow
 from app.metrics import record_prompt
 from app.models import AIModel, ChainPrompt, Execution, PromptResult
 
@@ -40,6 +40,8 @@ class RunContext:
         self.settings = settings
         self.outputs: dict[int, str] = {}
         self.existing: dict[int, tuple[int, str]] = {}  # step → (prompt_results id, status)
+        # Result rows are written behind, by the flusher: [step, values, insert?] in order.
+        self._writes: list[list[Any]] = []
         self.live_prompt_ids: set[int] = set()  # snapshot prompts still in chain_prompts
         self.live_model_ids: set[int] = set()
         self.cancelled = False
@@ -68,6 +70,29 @@ class RunContext:
         if model_ids:
             models = AIModel.select(AIModel.id).where(AIModel.id.in_(list(model_ids)))
             self.live_model_ids = {row.id for row in models}
+
+    def queue_result(self, step: int, values: dict[str, Any]) -> None:
+        """Insert (first time) or update the step's prompt_results row at the next flush."""
+        with self._lock:
+            last = next((w for w in reversed(self._writes) if w[0] == step), None)
+            if last is not None:
+                last[1] = {**last[1], **values}  # not written yet: one statement, not two
+                return
+            insert = step not in self.existing
+            self.existing.setdefault(step, (0, values.get("status", "running")))
+            self._writes.append([step, values, insert])
+
+    def apply_writes(self) -> None:
+        """Write the queued result rows (inside the caller's transaction)."""
+        with self._lock:
+            writes, self._writes = self._writes, []
+        for step, values, insert in writes:
+            if insert:
+                PromptResult.insert(execution=self.execution.id, step=step, **values).execute()
+            else:
+                PromptResult.update(**values).where(
+                    (PromptResult.execution == self.execution.id) & (PromptResult.step == step)
+                ).execute()
 
     def track(self, stream: CompletionStream | None, active: bool = True) -> None:
         with self._lock:
@@ -234,10 +259,9 @@ class PromptRun:
                 "timeout_seconds": self.timeout,
             },
         }
-        with database.connection_context():
-            return self._upsert_result(input_data, model)
+        return self._queue_start(input_data, model)
 
-    def _upsert_result(self, input_data: dict[str, Any], model: dict[str, Any]) -> int:
+    def _queue_start(self, input_data: dict[str, Any], model: dict[str, Any]) -> int:
         ctx = self.ctx
         prompt_id, model_id = self.prompt.get("id"), model.get("id")
         values = {
@@ -251,13 +275,8 @@ class PromptRun:
             "started_at": utcnow(),
             "completed_at": None,
         }
-        existing = ctx.existing.get(self.step.number)
-        if existing is None:  # the usual case: one INSERT
-            return PromptResult.insert(
-                execution=ctx.execution.id, step=self.step.number, **values
-            ).execute()
-        PromptResult.update(**values).where(PromptResult.id == existing[0]).execute()
-        return existing[0]
+        ctx.queue_result(self.step.number, values)
+        return self.step.number
 
     def _complete(
         self, result, spec, text, stream, started, attempts, is_fallback
@@ -269,19 +288,21 @@ class PromptRun:
             compute_cost(spec, tokens_in or 0, tokens_out or 0) if usage else None
         )
         ms = int((time.monotonic() - started) * 1000)
-        with database.connection_context():
-            PromptResult.update(
-                status="completed",
-                output_data=text,
-                completed_at=utcnow(),
-                execution_time_ms=ms,
-                tokens_in=tokens_in,
-                tokens_out=tokens_out,
-                cost=cost,
-                attempts=attempts,
-                used_fallback=is_fallback,
-                model=spec.id if spec.id in self.ctx.live_model_ids else None,
-            ).where(PromptResult.id == result).execute()
+        self.ctx.queue_result(
+            self.step.number,
+            {
+                "status": "completed",
+                "output_data": text,
+                "completed_at": utcnow(),
+                "execution_time_ms": ms,
+                "tokens_in": tokens_in,
+                "tokens_out": tokens_out,
+                "cost": cost,
+                "attempts": attempts,
+                "used_fallback": is_fallback,
+                "model": spec.id if spec.id in self.ctx.live_model_ids else None,
+            },
+        )
         self.ctx.outputs[self.step.number] = text
         record_prompt(spec.model_id, "completed", tokens_in, tokens_out, cost)
         self.ctx.writer.append(
@@ -318,12 +339,14 @@ class PromptRun:
         return PromptOutcome(self.step.number, self.step.name, "cancelled")
 
     def _end(self, result, status, error, started, attempts, output=None) -> None:
-        with database.connection_context():
-            PromptResult.update(
-                status=status,
-                error_message=error,
-                output_data=output,
-                completed_at=utcnow(),
-                execution_time_ms=int((time.monotonic() - started) * 1000),
-                attempts=attempts,
-            ).where(PromptResult.id == result).execute()
+        self.ctx.queue_result(
+            self.step.number,
+            {
+                "status": status,
+                "error_message": error,
+                "output_data": output,
+                "completed_at": utcnow(),
+                "execution_time_ms": int((time.monotonic() - started) * 1000),
+                "attempts": attempts,
+            },
+        )

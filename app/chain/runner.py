@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 import time
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
 
@@ -70,20 +71,35 @@ def _drive(ctx: RunContext) -> str:
         ctx.writer.append("execution-start", {"steps": [_step_info(s) for s in index.steps]})
     else:
         ctx.writer.append("execution-start", {"resumed": True, "attempt": ctx.execution.attempt})
-    for stage in _stages(index.steps):
+    flusher = Flusher(ctx)
+    flusher.start()
+    try:
+        status, error, failed_step = _run_stages(ctx, index.steps, done)
+    finally:
+        flusher.stop()
+    if ctx.lease_lost:
+        raise LeaseLost()
+    _finish(ctx, status, error, failed_step)
+    return status
+
+
+def _run_stages(
+    ctx: RunContext, steps: list[Step], done: set[int]
+) -> tuple[str, str | None, int | None]:
+    """Stages in order; the next starts as soon as the outputs are known (not yet written)."""
+    for stage in _stages(steps):
         todo = [step for step in stage if step.number not in done]
         if not todo:
             continue
         outcomes = _run_stage(ctx, todo)
+        if ctx.lease_lost:
+            break
         if ctx.cancelled:
-            _finish(ctx, "cancelled", None)
-            return "cancelled"
+            return "cancelled", None, None
         failed = next((o for o in outcomes if o.status == "failed"), None)
         if failed is not None:
-            _finish(ctx, "failed", f"Prompt “{failed.name}” failed: {failed.error}", failed.step)
-            return "failed"
-    _finish(ctx, "completed", None)
-    return "completed"
+            return "failed", f"Prompt “{failed.name}” failed: {failed.error}", failed.step
+    return "completed", None, None
 
 
 def _stages(steps: list[Step]) -> list[list[Step]]:
@@ -104,31 +120,56 @@ def _step_info(step: Step) -> dict[str, Any]:
 
 
 def _run_stage(ctx: RunContext, steps: list[Step]) -> list[PromptOutcome]:
+    if len(steps) == 1:  # most stages: no thread to start
+        return [PromptRun(ctx, steps[0]).run()]
     with ThreadPoolExecutor(max_workers=len(steps), thread_name_prefix="prompt") as pool:
         futures = [pool.submit(PromptRun(ctx, step).run) for step in steps]
-        remaining = set(futures)
-        while remaining:  # the last turn's heartbeat comes after every prompt has finished
-            _, remaining = wait(
-                remaining, timeout=ctx.settings.flush_interval, return_when=FIRST_EXCEPTION
-            )
-            heartbeat(ctx)
     return [future.result() for future in futures]
 
 
+class Flusher:
+    """Every `flush_interval`, beside the prompts: write what they queued, renew the lease, read
+    the cancel flag. The prompts never wait for the database; only the end does."""
+
+    def __init__(self, ctx: RunContext) -> None:
+        self.ctx = ctx
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="flusher", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.ctx.settings.flush_interval):
+            try:
+                heartbeat(self.ctx)
+            except LeaseLost:
+                return
+            except Exception:  # the database blinked: try again next tick (the lease decides)
+                log.exception("runner.flush_failed", extra={"execution_id": self.ctx.execution.id})
+
+
 def heartbeat(ctx: RunContext) -> None:
-    """Flush events, renew the lease, and learn of a cancel — one short transaction."""
+    """Queued result rows and events, the lease renewal and the cancel flag: one transaction."""
     settings = ctx.settings
     with database.connection_context():
-        ctx.writer.flush()
-        if ctx.lease_lost:
-            raise LeaseLost()
-        expires = utcnow() + dt.timedelta(seconds=settings.lease_seconds)
-        renewed = list(
-            Execution.update(lease_expires_at=expires)
-            .where((Execution.id == ctx.execution.id) & (Execution.lease_owner == settings.owner))
-            .returning(Execution.cancel_requested_at)
-            .execute()
-        )
+        with database.atomic():
+            ctx.apply_writes()
+            ctx.writer.flush()
+            expires = utcnow() + dt.timedelta(seconds=settings.lease_seconds)
+            renewed = list(
+                Execution.update(lease_expires_at=expires)
+                .where(
+                    (Execution.id == ctx.execution.id) & (Execution.lease_owner == settings.owner)
+                )
+                .returning(Execution.cancel_requested_at)
+                .execute()
+            )
+        ctx.writer.ring()
         if not renewed:
             ctx.lose_lease()
             raise LeaseLost()
@@ -139,14 +180,15 @@ def heartbeat(ctx: RunContext) -> None:
 def _finish(ctx: RunContext, status: str, error: str | None, step: int | None = None) -> None:
     """Terminal status, totals and the terminal event, written together."""
     with database.connection_context():
-        totals = _totals(ctx.execution.id)
-        if status == "completed":
-            ctx.writer.append("execution-complete", totals)
-        elif status == "cancelled":
-            ctx.writer.append("execution-cancelled", totals)
-        else:
-            ctx.writer.append("execution-error", {"error": error, "step": step, **totals})
         with database.atomic():
+            ctx.apply_writes()
+            totals = _totals(ctx.execution.id)
+            if status == "completed":
+                ctx.writer.append("execution-complete", totals)
+            elif status == "cancelled":
+                ctx.writer.append("execution-cancelled", totals)
+            else:
+                ctx.writer.append("execution-error", {"error": error, "step": step, **totals})
             ctx.writer.flush()
             Execution.update(
                 status=status,
