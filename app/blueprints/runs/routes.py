@@ -1,4 +1,4 @@
-"""Running an assistant: the generated form, the live run page, cancel, retry, My runs."""
+"""Running an assistant: the generated form, the live run page, cancel, retry."""
 
 from __future__ import annotations
 
@@ -14,8 +14,6 @@ from app.models import Assistant, Execution
 from app.run_inputs import InputErrors, max_upload_bytes, parse_inputs
 from app.security import audit, flash_and_redirect, login_required, signed_in_user
 from app.streaming.state import RunView
-
-PAGE_SIZE = 50
 
 
 def runnable_assistant_or_404(assistant_id: int) -> Assistant:
@@ -41,19 +39,6 @@ def run_view(execution: Execution) -> RunView:
     if execution.status == "failed" and view.error is None:
         view.error = execution.error_message
     return view
-
-
-@bp.get("/runs")
-@login_required
-def index() -> Any:
-    runs = (
-        Execution.select(Execution, Assistant)
-        .join(Assistant)
-        .where(Execution.user == signed_in_user())
-        .order_by(Execution.id.desc())
-        .limit(PAGE_SIZE)
-    )
-    return render_template("runs/index.html", runs=list(runs))
 
 
 @bp.route("/assistants/<int:assistant_id>/run", methods=["GET", "POST"])
