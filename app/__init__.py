@@ -31,15 +31,16 @@ def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
     observability.init_app(app)
 
     from app import cli, db, errors, security, templating
-    from app.blueprints import admin, auth, builder, catalog, ops, runs
+    from app.blueprints import admin, api, auth, builder, catalog, ops, runs
 
     db.init_app(app)
     security.init_app(app)
     templating.init_app(app)
     errors.init_app(app)
     cli.init_app(app)
-    for blueprint in (ops.bp, auth.bp, catalog.bp, builder.bp, runs.bp, admin.bp):
+    for blueprint in (ops.bp, auth.bp, catalog.bp, builder.bp, runs.bp, admin.bp, api.bp):
         app.register_blueprint(blueprint)
+    security.csrf.exempt(api.bp)  # bearer tokens only: no cookie session, so no CSRF to forge
 
     if app.config["PROXY_COUNT"]:
         # Behind the load balancer: trust its X-Forwarded-For/Proto/Host, and only its.

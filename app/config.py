@@ -65,6 +65,7 @@ class Config:
         if name.strip()
     )
     MODEL_TEST_TIMEOUT_SECONDS = float(os.environ.get("MODEL_TEST_TIMEOUT_SECONDS") or 10)
+    API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "600 per minute")  # per token, per process
     SSE_KEEPALIVE_SECONDS = float(os.environ.get("SSE_KEEPALIVE_SECONDS") or 15)
 
     DEMO_MODEL = os.environ.get("DEMO_MODEL", "on") != "off"

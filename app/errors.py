@@ -47,6 +47,10 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Any:
+        if request.path.startswith("/api/"):  # routing 404/405 belong to no blueprint
+            from app.blueprints.api.problems import http_problem
+
+            return http_problem(exc)
         code = exc.code or 500
         if code < 400:
             return exc

@@ -4,6 +4,7 @@ from app.models.ai_model import AIModel
 from app.models.assistant import Assistant, ChainPrompt, InputField
 from app.models.audit import AuditEvent
 from app.models.execution import Execution, ExecutionEvent, ExecutionMessage, PromptResult
+from app.models.token import ApiToken
 from app.models.user import Role, User, UserRole
 
 # In dependency order: what `create_tables` and the migration check use.
@@ -20,11 +21,13 @@ ALL_MODELS = [
     ExecutionEvent,
     ExecutionMessage,
     AuditEvent,
+    ApiToken,
 ]
 
 __all__ = [
     "ALL_MODELS",
     "AIModel",
+    "ApiToken",
     "Assistant",
     "AuditEvent",
     "ChainPrompt",

@@ -1,0 +1,85 @@
+"""A run's events as server-sent events of JSON: replay after Last-Event-ID, follow, then close."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from flask import Response, current_app, json, request, stream_with_context
+from werkzeug.exceptions import BadRequest
+
+from app.api_auth import scope_required
+from app.blueprints.api import ID, bp
+from app.blueprints.api.routes import READ, execution_or_404
+from app.chain.events import events_after
+from app.chain.follow import follow_events
+from app.db import database, is_postgres
+from app.lifecycle import shutting_down
+from app.metrics import OPEN_STREAMS
+from app.streaming.render import sse_comment, sse_message
+
+_SEQ = re.compile(r"[0-9]{1,9}")  # a billion events per run is far beyond any run
+
+
+def parse_seq(value: str | None, name: str) -> int:
+    """A resume point: absent → 0; else a whole number of at most 9 digits, or 400."""
+    if value is None:
+        return 0
+    if not _SEQ.fullmatch(value):
+        raise BadRequest(f"{name} must be a whole number of at most 9 digits.")
+    return int(value)
+
+
+def resume_point() -> int:
+    """After Last-Event-ID (sent by EventSource when it reconnects; empty = none) or ?after=."""
+    header = request.headers.get("Last-Event-ID", "").strip(" \t") or None
+    return max(
+        parse_seq(header, "Last-Event-ID"),
+        parse_seq(request.args.get("after"), "after"),
+    )
+
+
+@bp.get(f"/executions/<{ID}:execution_id>/events")
+@scope_required(READ)
+def execution_events(execution_id: int) -> Any:
+    execution = execution_or_404(execution_id)
+    after = resume_point()
+    if execution.is_finished and not events_after(execution.id, after, limit=1):
+        # Everything was sent: 204 tells EventSource clients to stop reconnecting.
+        return Response(status=204)
+    keepalive = float(current_app.config.get("SSE_KEEPALIVE_SECONDS", 15))
+    # Postgres NOTIFY wakes us from any process; SQLite has no cross-process bell, so poll briskly.
+    wait = min(keepalive, 2.0) if is_postgres() else 0.25
+    database.close()  # hold no pooled connection while the stream waits
+
+    def generate() -> Iterator[str]:
+        OPEN_STREAMS.inc()
+        try:
+            yield from _events(execution.id, after, wait, keepalive)
+        finally:
+            OPEN_STREAMS.dec()
+
+    return Response(
+        stream_with_context(generate()),
+        mimetype="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+def _events(execution_id: int, after: int, wait: float, keepalive: float) -> Iterator[str]:
+    """A ping first and every `keepalive`; each event as JSON; the stream ends after the last."""
+    yield "retry: 2000\n" + sse_comment("connected")
+    last_ping = time.monotonic()
+    for event in follow_events(
+        execution_id, after, wait_seconds=wait, keep_going=lambda: not shutting_down.is_set()
+    ):
+        if event is None:
+            now = time.monotonic()
+            if now - last_ping >= keepalive:
+                last_ping = now
+                yield sse_comment()
+            continue
+        data = json.dumps(event.event_data, separators=(",", ":"))
+        yield sse_message(data, event=event.event_type, event_id=event.seq)
