@@ -5,8 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from app.config import ROOT, Config, config_for_env
+
+
+class BoundedIntConverter(IntegerConverter):
+    def __init__(self, url_map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
@@ -33,6 +40,8 @@ def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
     from app import cli, db, errors, security, templating
     from app.blueprints import admin, api, auth, builder, catalog, ops, runs
 
+    # Ids in URLs fit a database integer: a larger one is a 404, not a driver error.
+    app.url_map.converters["int"] = BoundedIntConverter
     db.init_app(app)
     security.init_app(app)
     templating.init_app(app)

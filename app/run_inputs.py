@@ -69,6 +69,9 @@ def parse_inputs(fields: list[Any], form: MultiDict, files: MultiDict) -> dict[s
             continue
         value = (form.get(f.name) or "").replace("\r\n", "\n")
         values[f.name] = value
+        if "\x00" in value:  # Postgres text cannot hold it; no person types it
+            errors[f.name] = "This text contains a NUL character; remove it and try again."
+            continue
         text_bytes += len(value.encode())
         message = _check_text(f, options, value, label)
         if message:
@@ -126,6 +129,7 @@ def _file_text(upload: FileStorage, options: dict) -> str:
             text = data.decode("utf-8", errors="replace")
     except Exception as exc:
         raise ValueError("We couldn't read text from this file. Is it damaged?") from exc
+    text = text.replace("\x00", "")  # junk from binary-ish files; the database refuses it
     if len(text) > EXTRACTED_TEXT_LIMIT:
         raise ValueError(
             f"The file holds {len(text):,} characters of text; "

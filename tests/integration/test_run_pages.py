@@ -315,3 +315,13 @@ def test_file_uploads_become_text(client, auth, make, fake_openai):
     )
     assert ok.status_code == 303
     assert Execution.get().input_data == {"notes": "Photosynthesis in leaves.", "topics": ["b"]}
+
+
+def test_huge_ids_and_nul_characters_are_refused_cleanly(client, auth, seed):
+    auth.sign_in(seed.user)
+    assert client.get("/runs/99999999999999999999").status_code == 404
+    assert client.get("/assistants/99999999999999999999/run").status_code == 404
+    response = auth.post(f"/assistants/{seed.id}/run", {"user_input": "a\x00b"})
+    assert response.status_code == 422
+    assert "NUL character" in response.get_data(as_text=True)
+    assert Execution.select().count() == 0
