@@ -16,10 +16,10 @@ def load_form(schema: Schema, form: MultiDict, lists: tuple[str, ...] = ()) -> t
     try:
         return schema.load(raw), {}
     except ValidationError as err:
-        return raw, _flatten(err.messages)
+        return raw, flatten_messages(err.messages)
 
 
-def _flatten(messages: Any) -> dict[str, str]:
+def flatten_messages(messages: Any) -> dict[str, str]:
     """One plain-language message per field (the first), ready to show beside it."""
     if not isinstance(messages, dict):
         return {"_schema": str(messages)}

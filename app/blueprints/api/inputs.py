@@ -18,6 +18,7 @@ from werkzeug.exceptions import BadRequest
 
 from app.blueprints.api.problems import ValidationProblem
 from app.run_inputs import InputErrors, parse_inputs
+from app.schemas import flatten_messages
 from app.schemas.api import execution_create_schema
 
 
@@ -42,7 +43,7 @@ def load_run_inputs(fields: list[Any], body: dict[str, Any]) -> dict[str, Any]:
     try:
         inputs = execution_create_schema.load(body)["inputs"]
     except ValidationError as err:
-        raise ValidationProblem(_flatten(err.messages)) from None
+        raise ValidationProblem(flatten_messages(err.messages)) from None
     form, files, errors = _as_form(fields, inputs)
     if errors:
         raise ValidationProblem(errors)
@@ -102,18 +103,3 @@ def _text_problem(values: list[str]) -> str | None:
         except UnicodeEncodeError:
             return "Text must be valid Unicode (unpaired surrogate)."
     return None
-
-
-def _flatten(messages: Any) -> dict[str, str]:
-    """marshmallow's nested messages → one message per top-level key."""
-    if not isinstance(messages, dict):
-        return {"_schema": str(messages)}
-    flat: dict[str, str] = {}
-    for key, value in messages.items():
-        while isinstance(value, list | dict):
-            if isinstance(value, list):
-                value = value[0] if value else ""
-            else:
-                value = next(iter(value.values()), "")
-        flat[str(key)] = str(value)
-    return flat

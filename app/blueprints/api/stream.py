@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from flask import Response, current_app, json, request, stream_with_context
+from flask import Response, json, request
 from werkzeug.exceptions import BadRequest
 
 from app.api_auth import scope_required
@@ -15,10 +15,9 @@ from app.blueprints.api import ID, bp
 from app.blueprints.api.routes import READ, execution_or_404
 from app.chain.events import events_after
 from app.chain.follow import follow_events
-from app.db import database, is_postgres
 from app.lifecycle import shutting_down
-from app.metrics import OPEN_STREAMS
 from app.streaming.render import sse_comment, sse_message
+from app.streaming.response import sse_response
 
 _SEQ = re.compile(r"[0-9]{1,9}")  # a billion events per run is far beyond any run
 
@@ -49,23 +48,7 @@ def execution_events(execution_id: int) -> Any:
     if execution.is_finished and not events_after(execution.id, after, limit=1):
         # Everything was sent: 204 tells EventSource clients to stop reconnecting.
         return Response(status=204)
-    keepalive = float(current_app.config.get("SSE_KEEPALIVE_SECONDS", 15))
-    # Postgres NOTIFY wakes us from any process; SQLite has no cross-process bell, so poll briskly.
-    wait = min(keepalive, 2.0) if is_postgres() else 0.25
-    database.close()  # hold no pooled connection while the stream waits
-
-    def generate() -> Iterator[str]:
-        OPEN_STREAMS.inc()
-        try:
-            yield from _events(execution.id, after, wait, keepalive)
-        finally:
-            OPEN_STREAMS.dec()
-
-    return Response(
-        stream_with_context(generate()),
-        mimetype="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+    return sse_response(lambda wait, keepalive: _events(execution.id, after, wait, keepalive))
 
 
 def _events(execution_id: int, after: int, wait: float, keepalive: float) -> Iterator[str]:

@@ -6,16 +6,15 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from flask import Response, current_app, request, stream_with_context
+from flask import request
 
 from app.blueprints.runs import bp
 from app.blueprints.runs.routes import execution_or_404
 from app.chain.events import events_after
 from app.chain.follow import follow_events
 from app.chain.queue import queue_position
-from app.db import database, is_postgres
+from app.db import database
 from app.lifecycle import shutting_down
-from app.metrics import OPEN_STREAMS
 from app.models import Execution
 from app.models.execution import TERMINAL_EVENTS
 from app.security import login_required
@@ -27,6 +26,7 @@ from app.streaming.render import (
     status_partial,
     step_partial,
 )
+from app.streaming.response import sse_response
 from app.streaming.state import RunView
 
 
@@ -43,23 +43,7 @@ def stream(execution_id: int) -> Any:
     after = _resume_point()
     # Rebuild the state as of `after`, so the partials we render continue the page's state.
     view = _view_at(execution, after)
-    keepalive = float(current_app.config.get("SSE_KEEPALIVE_SECONDS", 15))
-    # Postgres NOTIFY wakes us from any process; SQLite has no cross-process bell, so poll briskly.
-    wait = min(keepalive, 2.0) if is_postgres() else 0.25
-    database.close()  # hold no pooled connection while the stream waits
-
-    def generate() -> Iterator[str]:
-        OPEN_STREAMS.inc()
-        try:
-            yield from _events(execution, after, view, wait, keepalive)
-        finally:
-            OPEN_STREAMS.dec()
-
-    return Response(
-        stream_with_context(generate()),
-        mimetype="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+    return sse_response(lambda wait, keepalive: _events(execution, after, view, wait, keepalive))
 
 
 def _events(
