@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from app.chain.context import RunContext
 from app.chain.definition import Step
-from app.chain.events import EventWriter
 from app.chain.providers import (
     CompletionStream,
     ModelSpec,
@@ -18,110 +17,15 @@ from app.chain.providers import (
     compute_cost,
     stream_completion,
 )
-from app.chain.settings import RunnerSettings
 from app.chain.variables import render_prompt
 from app.db import utcnow
 from app.metrics import record_prompt
-from app.models import AIModel, ChainPrompt, Execution, PromptResult
 
 log = logging.getLogger("app.runner")
 
 
 class Cancelled(Exception):
     pass
-
-
-class RunContext:
-    """What the prompts of one execution share: inputs, outputs so far, the writer, the flags."""
-
-    def __init__(self, execution: Execution, writer: EventWriter, settings: RunnerSettings) -> None:
-        self.execution = execution
-        self.writer = writer
-        self.settings = settings
-        self.outputs: dict[int, str] = {}
-        self.existing: dict[int, tuple[int, str]] = {}  # step → (prompt_results id, status)
-        # Result rows are written behind, by the flusher: [step, values, insert?] in order.
-        self._writes: list[list[Any]] = []
-        self.live_prompt_ids: set[int] = set()  # snapshot prompts still in chain_prompts
-        self.live_model_ids: set[int] = set()
-        self.cancelled = False
-        self.lease_lost = False
-        self._streams: set[CompletionStream] = set()
-        self._lock = threading.Lock()
-
-    def load_existing(self, steps: list[Step]) -> None:
-        """What an earlier attempt left, and which snapshot rows still exist (FKs), in 3 reads."""
-        rows = PromptResult.select(
-            PromptResult.id, PromptResult.step, PromptResult.status, PromptResult.output_data
-        ).where(PromptResult.execution == self.execution.id)
-        for row in rows:
-            self.existing[row.step] = (row.id, row.status)
-            if row.status == "completed":
-                self.outputs[row.step] = row.output_data or ""
-        prompt_ids = {s.prompt.get("id") for s in steps} - {None}
-        model_ids = {
-            (s.prompt.get(key) or {}).get("id")
-            for s in steps
-            for key in ("model", "fallback_model")
-        } - {None}
-        if prompt_ids:
-            prompts = ChainPrompt.select(ChainPrompt.id).where(ChainPrompt.id.in_(list(prompt_ids)))
-            self.live_prompt_ids = {row.id for row in prompts}
-        if model_ids:
-            models = AIModel.select(AIModel.id).where(AIModel.id.in_(list(model_ids)))
-            self.live_model_ids = {row.id for row in models}
-
-    def queue_result(self, step: int, values: dict[str, Any]) -> None:
-        """Insert (first time) or update the step's prompt_results row at the next flush."""
-        with self._lock:
-            last = next((w for w in reversed(self._writes) if w[0] == step), None)
-            if last is not None:
-                last[1] = {**last[1], **values}  # not written yet: one statement, not two
-                return
-            insert = step not in self.existing
-            self.existing.setdefault(step, (0, values.get("status", "running")))
-            self._writes.append([step, values, insert])
-
-    def apply_writes(self) -> None:
-        """Write the queued result rows (inside the caller's transaction)."""
-        with self._lock:
-            writes, self._writes = self._writes, []
-        for step, values, insert in writes:
-            if insert:
-                PromptResult.insert(execution=self.execution.id, step=step, **values).execute()
-            else:
-                PromptResult.update(**values).where(
-                    (PromptResult.execution == self.execution.id) & (PromptResult.step == step)
-                ).execute()
-
-    def track(self, stream: CompletionStream | None, active: bool = True) -> None:
-        with self._lock:
-            if stream is None:
-                return
-            if active:
-                self._streams.add(stream)
-            else:
-                self._streams.discard(stream)
-        if active and (self.cancelled or self.lease_lost):
-            stream.close()
-
-    def cancel(self) -> None:
-        self.cancelled = True
-        self._close_all()
-
-    def lose_lease(self) -> None:
-        self.lease_lost = True
-        self._close_all()
-
-    @property
-    def stopping(self) -> bool:
-        return self.cancelled or self.lease_lost
-
-    def _close_all(self) -> None:
-        with self._lock:
-            streams = list(self._streams)
-        for stream in streams:
-            stream.close()  # the provider's HTTP connection is released now
 
 
 @dataclass

@@ -16,10 +16,11 @@ from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
 
+from app.chain.context import RunContext
 from app.chain.definition import ChainIndex, Step
 from app.chain.events import EventWriter
 from app.chain.lint import format_findings, has_errors, lint
-from app.chain.prompt_run import PromptOutcome, PromptRun, RunContext
+from app.chain.prompt_run import PromptOutcome, PromptRun
 from app.chain.settings import RunnerSettings
 from app.db import database, utcnow
 from app.metrics import EXECUTION_DURATION
