@@ -12,22 +12,10 @@ import pytest
 from app import migrate
 from app.db import bind_database, database
 from tests.support.postgres import temporary_database
+from tests.support.seed_queries import CLASSIC_QUERIES
 
 ROOT = Path(__file__).resolve().parents[2]
 GUIDE = ROOT / "docs" / "DEPLOYMENT.md"
-# DESIGN §1: the original's checks, which must run unchanged against our schema.
-CLASSIC_QUERIES = [
-    """SELECT te.id, te.status, te.started_at, te.completed_at, aa.name AS tool_name
-FROM tool_executions te JOIN assistant_architects aa ON te.assistant_architect_id = aa.id
-ORDER BY te.started_at DESC LIMIT 10""",
-    """SELECT pr.execution_id, pr.prompt_id, pr.status, pr.started_at, pr.completed_at,
-       LENGTH(pr.output_data) AS output_length
-FROM prompt_results pr JOIN tool_executions te ON pr.execution_id = te.id
-ORDER BY pr.started_at DESC LIMIT 20""",
-    """SELECT te.id, aa.name, te.error_message, te.started_at FROM tool_executions te
-JOIN assistant_architects aa ON te.assistant_architect_id = aa.id WHERE te.status = 'failed'""",
-    "SELECT id, model_id, provider, is_active FROM ai_models",
-]
 
 
 def _normalize(sql: str) -> str:

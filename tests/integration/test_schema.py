@@ -10,6 +10,7 @@ from app import migrate
 from app.db import database, make_database
 from app.models import ALL_MODELS, Assistant, Execution, Role, User
 from tests.support.postgres import temporary_database
+from tests.support.seed_queries import CLASSIC_QUERIES
 
 
 def _shape(db) -> dict:
@@ -92,17 +93,5 @@ def test_json_columns_round_trip(make):
 def test_seed_monitoring_queries_run_unchanged(make):
     """DESIGN §1: the ops guide's SQL runs against our schema as written."""
     make.assistant()
-    queries = [
-        """SELECT te.id, te.status, te.started_at, te.completed_at, aa.name AS tool_name
-FROM tool_executions te JOIN assistant_architects aa ON te.assistant_architect_id = aa.id
-ORDER BY te.started_at DESC LIMIT 10""",
-        """SELECT pr.execution_id, pr.prompt_id, pr.status, pr.started_at, pr.completed_at,
-       LENGTH(pr.output_data) AS output_length
-FROM prompt_results pr JOIN tool_executions te ON pr.execution_id = te.id
-ORDER BY pr.started_at DESC LIMIT 20""",
-        """SELECT te.id, aa.name, te.error_message, te.started_at FROM tool_executions te
-JOIN assistant_architects aa ON te.assistant_architect_id = aa.id WHERE te.status = 'failed'""",
-        "SELECT id, model_id, provider, is_active FROM ai_models",
-    ]
-    for query in queries:
+    for query in CLASSIC_QUERIES:
         database.execute_sql(query).fetchall()
