@@ -66,27 +66,32 @@ def snapshot(assistant: Assistant, number: int) -> dict[str, Any]:
     return definition
 
 
+def versions_query(assistant: Assistant) -> Any:
+    return AssistantVersion.select().where(AssistantVersion.assistant == assistant)
+
+
 def versions_of(assistant: Assistant) -> list[AssistantVersion]:
-    return list(assistant.versions.order_by(AssistantVersion.number.desc()))
+    return list(versions_query(assistant).order_by(AssistantVersion.number.desc()))
 
 
 def undecided_version(assistant: Assistant) -> AssistantVersion | None:
     return (
-        assistant.versions.where(AssistantVersion.decision.is_null())
+        versions_query(assistant)
+        .where(AssistantVersion.decision.is_null())
         .order_by(AssistantVersion.number.desc())
         .first()
     )
 
 
 def last_approved(assistant: Assistant, before: int | None = None) -> AssistantVersion | None:
-    query = assistant.versions.where(AssistantVersion.decision == "approved")
+    query = versions_query(assistant).where(AssistantVersion.decision == "approved")
     if before is not None:
         query = query.where(AssistantVersion.number < before)
     return query.order_by(AssistantVersion.number.desc()).first()
 
 
 def _freeze(assistant: Assistant, actor: User) -> AssistantVersion:
-    latest = assistant.versions.order_by(AssistantVersion.number.desc()).first()
+    latest = versions_query(assistant).order_by(AssistantVersion.number.desc()).first()
     number = max(assistant.version or 0, latest.number if latest else 0) + 1
     version = AssistantVersion.create(
         assistant=assistant,
@@ -130,6 +135,30 @@ def checklist(assistant: Assistant, findings: list[Finding] | None = None) -> li
 
 def ready(items: list[CheckItem]) -> bool:
     return all(item.ok for item in items)
+
+
+@dataclass(frozen=True)
+class Panel:
+    """What the edit page's "Approval and versions" section shows to this user."""
+
+    checklist: list[CheckItem]
+    ready: bool
+    can_submit: bool
+    can_delete: bool
+    versions: int
+    runs: int
+
+
+def panel(assistant: Assistant, user: User, findings: list[Finding] | None = None) -> Panel:
+    items = checklist(assistant, findings)
+    return Panel(
+        checklist=items,
+        ready=ready(items),
+        can_submit=assistant.status in ("draft", "rejected"),
+        can_delete=can_delete(assistant, user),
+        versions=versions_query(assistant).count(),
+        runs=run_count(assistant),
+    )
 
 
 def submit(assistant: Assistant, actor: User) -> AssistantVersion:
@@ -310,7 +339,7 @@ def disable(assistant: Assistant) -> None:
 
 def status_after_enable(assistant: Assistant) -> str:
     """Back to where its versions say it was: approved, waiting, rejected, or a draft."""
-    latest = assistant.versions.order_by(AssistantVersion.number.desc()).first()
+    latest = versions_query(assistant).order_by(AssistantVersion.number.desc()).first()
     if latest is None:
         return "approved" if assistant.version else "draft"  # e.g. demo data, approved as loaded
     return {"approved": "approved", "rejected": "rejected", None: "pending_approval"}[

@@ -70,10 +70,20 @@ def word_diff(old: str, new: str) -> tuple[Markup, Markup]:
             right.append(escape(added))
             continue
         if removed:
-            left.append(Markup("<del>{}</del>").format(removed))
+            left.append(_mark("del", removed))
         if added:
-            right.append(Markup("<ins>{}</ins>").format(added))
+            right.append(_mark("ins", added))
     return Markup("".join(left)), Markup("".join(right))
+
+
+def _mark(tag: str, text: str) -> Markup:
+    """<tag>text</tag>, escaped, with surrounding whitespace left outside the mark."""
+    core = text.strip()
+    if not core:
+        return Markup("<{0}>{1}</{0}>").format(Markup(tag), text)
+    start = text.index(core)
+    lead, trail = text[:start], text[start + len(core) :]
+    return Markup("{0}<{1}>{2}</{1}>{3}").format(lead, Markup(tag), core, trail)
 
 
 def _text(value: Any) -> str:

@@ -139,7 +139,7 @@ def editor_context(assistant: Assistant, **overrides: Any) -> dict[str, Any]:
     findings = lint(definition)
     context: dict[str, Any] = {
         "assistant": assistant,
-        "checklist": assistant_lifecycle.checklist(assistant, findings),
+        "lifecycle": assistant_lifecycle.panel(assistant, signed_in_user(), findings),
         "fields": assistant.ordered_fields(),
         "stages": prompt_stages(assistant, definition, findings),
         "prompt_count": len(definition["prompts"]),

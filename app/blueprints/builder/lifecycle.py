@@ -65,7 +65,7 @@ def _tell_the_editor(response: Any) -> Any:
     panel = render_template(
         "builder/_partials/_lifecycle.html",
         assistant=assistant,
-        checklist=lifecycle.checklist(assistant),
+        lifecycle=lifecycle.panel(assistant, signed_in_user()),
         notice=message,
         oob=True,
     )
@@ -124,7 +124,7 @@ def submit(assistant_id: int) -> Any:
 
 
 # --- versions --------------------------------------------------------------------------------
-def _chosen(versions: list[AssistantVersion], key: str, default: int | None) -> int | None:
+def _chosen(versions: list[AssistantVersion], key: str, default: int) -> int:
     number = request.args.get(key, type=int)
     known = {v.number for v in versions} | {0}
     return number if number in known else default
@@ -142,8 +142,8 @@ def versions(assistant_id: int) -> Any:
     default_old = found[1].number if len(found) > 1 else (newest if found else 0)
     old = _chosen(found, "old", default_old)
     new = _chosen(found, "new", newest if len(found) > 1 else 0)
-    sections = diff_versions(by_number[old], by_number[new]) if old is not None else []
-    show_all = request.args.get("all") == "1"
+    sections = diff_versions(by_number[old], by_number[new])
+    show_all = request.args.get("all") == "1" or not found
     return render_page_or_fragment(
         "builder/versions.html",
         "builder/_partials/_version_diff.html",
@@ -239,7 +239,7 @@ def delete(assistant_id: int) -> Any:
                     name=name,
                     owner=assistant.user_id,
                     runs=runs,
-                    versions=assistant.versions.count(),
+                    versions=lifecycle.versions_query(assistant).count(),
                 )
                 lifecycle.delete(assistant)
         except LifecycleError as error:
@@ -251,7 +251,7 @@ def delete(assistant_id: int) -> Any:
         allowed=allowed,
         runs=runs,
         active=active,
-        versions=assistant.versions.count(),
+        versions=lifecycle.versions_query(assistant).count(),
     )
     return page, 200 if allowed else 403
 
