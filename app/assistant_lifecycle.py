@@ -180,11 +180,7 @@ def submit(assistant: Assistant, actor: User) -> AssistantVersion:
 
 
 def _pending(assistant: Assistant, actor: User) -> AssistantVersion:
-    if assistant.status != "pending_approval":
-        raise LifecycleError(
-            f"Only an assistant waiting for approval can be decided; this one is "
-            f"{assistant.status_label.lower()}."
-        )
+    _require_pending(assistant)
     return undecided_version(assistant) or _freeze(assistant, actor)
 
 
@@ -197,7 +193,16 @@ def _decide(version: AssistantVersion, actor: User, decision: str, reason: str |
     version.save()
 
 
+def _require_pending(assistant: Assistant) -> None:
+    if assistant.status != "pending_approval":
+        raise LifecycleError(
+            f"Only an assistant waiting for approval can be decided; this one is "
+            f"{assistant.status_label.lower()}."
+        )
+
+
 def approve(assistant: Assistant, actor: User) -> AssistantVersion:
+    _require_pending(assistant)
     if any(f.severity == "error" for f in lint(assistant.definition())):
         raise LifecycleError("The check finds problems: it can't be approved until they are fixed.")
     with database.atomic():
