@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask, request
 
+from app.assistant_lifecycle import pending_count
 from app.models.assistant import STATUS_LABELS
 from app.models.execution import RUN_STATUS_LABELS
 from app.models.user import ROLE_LABELS, ROLES
@@ -74,18 +75,28 @@ def _nav_items() -> list[dict[str, Any]]:
     user = current_user()
     if user is None:
         return []
-    items = [{"label": "Catalog", "endpoint": "catalog.index"}]
+    items: list[dict[str, Any]] = [{"label": "Catalog", "endpoint": "catalog.index"}]
     if user.can_author:
         items.append({"label": "My assistants", "endpoint": "builder.index"})
     items.append({"label": "My runs", "endpoint": "runs.index"})
     if user.is_admin:
         items.append({"label": "Admin", "endpoint": "admin.users"})
+        items.append(
+            {"label": "Approvals", "endpoint": "admin.approvals", "count": pending_count()}
+        )
     return items
+
+
+APPROVAL_ENDPOINTS = frozenset({"admin.approvals", "admin.approve", "admin.reject"})
 
 
 def _is_current(endpoint: str) -> bool:
     current = request.endpoint or ""
-    return current == endpoint or current.split(".")[0] == endpoint.split(".")[0] == "admin"
+    if current == endpoint:
+        return True
+    if current.split(".")[0] == endpoint.split(".")[0] == "admin":
+        return (endpoint in APPROVAL_ENDPOINTS) == (current in APPROVAL_ENDPOINTS)
+    return False
 
 
 def init_app(app: Flask) -> None:

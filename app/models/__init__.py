@@ -6,6 +6,7 @@ from app.models.audit import AuditEvent
 from app.models.execution import Execution, ExecutionEvent, ExecutionMessage, PromptResult
 from app.models.token import ApiToken
 from app.models.user import Role, User, UserRole
+from app.models.version import AssistantVersion
 
 # In dependency order: what `create_tables` and the migration check use.
 ALL_MODELS = [
@@ -22,6 +23,7 @@ ALL_MODELS = [
     ExecutionMessage,
     AuditEvent,
     ApiToken,
+    AssistantVersion,
 ]
 
 __all__ = [
@@ -29,6 +31,7 @@ __all__ = [
     "AIModel",
     "ApiToken",
     "Assistant",
+    "AssistantVersion",
     "AuditEvent",
     "ChainPrompt",
     "Execution",

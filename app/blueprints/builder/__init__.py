@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("builder", __name__)
 
-from app.blueprints.builder import fields, prompts, routes  # noqa: E402, F401
+from app.blueprints.builder import fields, lifecycle, prompts, routes  # noqa: E402, F401

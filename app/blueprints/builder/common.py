@@ -6,16 +6,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from flask import abort, flash, make_response, redirect, url_for
+from flask import abort, flash, g, make_response, redirect, url_for
 
-from app import builder
+from app import assistant_lifecycle, builder
 from app.chain.definition import slugify
 from app.chain.lint import Finding, lint
 from app.chain.references import Change, references_to
 from app.htmx import htmx, render_page_or_fragment
 from app.models import AIModel, Assistant, ChainPrompt
 from app.models.ai_model import DEMO_PROVIDER
-from app.security import signed_in_user
+from app.security import audit, signed_in_user
 
 AUTHORS = ("administrator", "staff")
 DEMO_LABEL = "Offline demo — no AI"
@@ -30,8 +30,27 @@ def assistant_or_404(assistant_id: int) -> Assistant:
 
 
 def touched(assistant: Assistant) -> None:
+    """Every builder change ends here: updated_at, and an approved assistant back to review."""
     assistant.touch()
     assistant.save(only=[Assistant.updated_at])
+    after_edit(assistant)
+
+
+def after_edit(assistant: Assistant) -> None:
+    """An edit of an approved assistant sends it back for approval (audited, and the editor is
+    told: app.blueprints.builder.lifecycle adds the notice to the response)."""
+    user = signed_in_user()
+    outcome = assistant_lifecycle.after_edit(assistant, user)
+    if outcome is not None:
+        g.lifecycle_edit = (assistant, outcome)
+    if outcome == "back_to_pending":
+        audit(
+            "assistant.edited_back_to_pending",
+            assistant,
+            f"“{assistant.name}” was edited after approval: back to pending approval "
+            f"as version {assistant.version}",
+            version=assistant.version,
+        )
 
 
 def model_label(model: AIModel) -> str:
@@ -120,6 +139,7 @@ def editor_context(assistant: Assistant, **overrides: Any) -> dict[str, Any]:
     findings = lint(definition)
     context: dict[str, Any] = {
         "assistant": assistant,
+        "lifecycle": assistant_lifecycle.panel(assistant, signed_in_user(), findings),
         "fields": assistant.ordered_fields(),
         "stages": prompt_stages(assistant, definition, findings),
         "prompt_count": len(definition["prompts"]),

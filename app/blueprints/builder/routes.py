@@ -9,6 +9,7 @@ from flask import request
 from app.blueprints.builder import bp
 from app.blueprints.builder.common import (
     AUTHORS,
+    after_edit,
     assistant_or_404,
     editor_context,
     redirect_to_editor,
@@ -122,6 +123,7 @@ def update_details(assistant_id: int) -> Any:
                 setattr(assistant, column, data[DETAIL_COLUMNS[column]])
             assistant.touch()
             assistant.save()
+            after_edit(assistant)
             shown = ", ".join(c.replace("image_path", "icon").replace("_", " ") for c in changed)
             audit(
                 "assistant.edited",
