@@ -409,10 +409,12 @@ def test_timeouts_and_cancel_work_under_gevent(fake_openai: FakeOpenAIServer) ->
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["text"] == "echo: hello gevent"
-    assert 0.25 <= result["hang"] < 1.5
-    assert 0.25 <= result["stall"] < 1.5
+    # The fake server hangs forever: a number at all means the timeout fired. The upper bounds are
+    # loose on purpose (a busy CI machine), far below the hang and the subprocess's own limit.
+    assert 0.25 <= result["hang"] < 10
+    assert 0.25 <= result["stall"] < 10
     first, rest, cancel_seconds = result["cancel"]
-    assert (first, rest) == ("echo: ", [])
-    assert cancel_seconds < 1.0
+    assert (first, rest) == ("echo: ", [])  # the reader ended: closing released its socket
+    assert cancel_seconds < 3
     assert result["ticks"] == 10  # other greenlets kept running while streams waited
     assert fake_openai.wait_for_disconnects(3)
