@@ -4,6 +4,7 @@ from app.models.ai_model import AIModel
 from app.models.assistant import Assistant, ChainPrompt, InputField
 from app.models.audit import AuditEvent
 from app.models.execution import Execution, ExecutionEvent, ExecutionMessage, PromptResult
+from app.models.identity import PasswordResetToken, UserIdentity
 from app.models.token import ApiToken
 from app.models.user import Role, User, UserRole
 
@@ -22,6 +23,8 @@ ALL_MODELS = [
     ExecutionMessage,
     AuditEvent,
     ApiToken,
+    UserIdentity,
+    PasswordResetToken,
 ]
 
 __all__ = [
@@ -35,8 +38,10 @@ __all__ = [
     "ExecutionEvent",
     "ExecutionMessage",
     "InputField",
+    "PasswordResetToken",
     "PromptResult",
     "Role",
     "User",
+    "UserIdentity",
     "UserRole",
 ]
