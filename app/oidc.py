@@ -3,7 +3,8 @@
 The authorization code flow with state, nonce and PKCE (S256). authlib keeps state, nonce and
 the code verifier in the signed session cookie and removes them at the callback (so a state works
 once); it checks the ID token's signature against the provider's JWKS, its issuer, expiry and
-nonce; we add the audience (our client id), which authlib leaves to the caller.
+nonce; we require the audience to name our client id (authlib alone checks it only through the
+`azp` rule, which a token for another audience that names us as `azp` would pass).
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.support.fake_openai import FakeOpenAIServer
+from tests.support.oidc_provider import OidcProvider
 
 
 @pytest.fixture
@@ -18,3 +19,10 @@ def fake_openai() -> Iterator[FakeOpenAIServer]:
     """
     with FakeOpenAIServer() as server:
         yield server
+
+
+@pytest.fixture
+def oidc_provider() -> Iterator[OidcProvider]:
+    """A fresh OpenID Connect provider on loopback per test (its signing keys are shared)."""
+    with OidcProvider() as provider:
+        yield provider
