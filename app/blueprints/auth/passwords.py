@@ -37,10 +37,14 @@ def _passwords_on() -> None:
 def change_password() -> Any:
     _passwords_on()
     user = signed_in_user()
+    if not user.password_hash:  # there is no form to show it in: say it on the profile page
+        return flash_and_redirect(
+            "Your account has no password: you sign in with single sign-on.",
+            "auth.profile",
+            "error",
+        )
     data, errors = load_form(password_change_schema, request.form)
-    if not user.password_hash:
-        errors = {"_form": "Your account has no password: you sign in with single sign-on."}
-    elif not errors and not user.check_password(data["current_password"]):
+    if not errors and not user.check_password(data["current_password"]):
         errors = {"current_password": "That is not your current password."}
     if errors:
         values = {k: v for k, v in data.items() if "password" not in k}
