@@ -111,6 +111,8 @@ def _validate_sign_in(config: dict) -> None:
             raise ConfigError("OIDC_ISSUER is set but OIDC_CLIENT_ID is not.")
         if config["APP_ENV"] == "production" and not issuer.startswith("https://"):
             raise ConfigError("OIDC_ISSUER must be an https:// URL in production.")
+        if "openid" not in (config.get("OIDC_SCOPES") or "openid").split():
+            raise ConfigError("OIDC_SCOPES must include openid (the ID token comes with it).")
         try:
             parse_role_map(config.get("OIDC_ROLE_MAP") or "")
         except RoleMapError as exc:

@@ -84,6 +84,14 @@ class UserCreateSchema(NewAccountSchema):
     )
 
 
+class SsoUserCreateSchema(_Stripped):
+    """With PASSWORD_LOGIN=off: no password; the account links at its first single sign-on."""
+
+    name = NewAccountSchema._declared_fields["name"]
+    email = _email
+    roles = UserCreateSchema._declared_fields["roles"]
+
+
 class RolesSchema(_Stripped):
     roles = fields.List(
         fields.String(validate=validate.OneOf(ROLES, error="Unknown role.")),
@@ -123,4 +131,5 @@ new_password_schema = NewPasswordSchema()
 password_change_schema = PasswordChangeSchema()
 setup_schema = SetupSchema()
 user_create_schema = UserCreateSchema()
+sso_user_create_schema = SsoUserCreateSchema()
 roles_schema = RolesSchema()

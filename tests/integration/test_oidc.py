@@ -69,6 +69,8 @@ def test_roles_follow_the_groups_and_manual_roles_stay(client, sso, auth, make):
     # An administrator adds the student role by hand (keeping the others ticked).
     auth.post("/sign-out")
     auth.sign_in(admin)
+    people = client.get("/admin/users").get_data(as_text=True)
+    assert "From single sign-on groups: Administrator, Staff." in people
     response = auth.post(
         f"/admin/users/{user.id}/roles", {"roles": ["administrator", "staff", "student"]}
     )
@@ -244,3 +246,23 @@ def test_password_login_off(app, client, sso, auth, make, monkeypatch):
     assert "Password sign-in is turned off here." in response.get_data(as_text=True)
     assert not _signed_in(client)
     assert last_failure().details["reason"] == "password_login_off"
+
+
+def test_with_passwords_off_admins_add_people_who_link_at_first_sign_in(
+    app, client, sso, auth, make, monkeypatch
+):
+    admin = auth.sign_in(roles=("administrator",))
+    monkeypatch.setitem(app.config, "PASSWORD_LOGIN", False)
+    page = client.get("/admin/users").get_data(as_text=True)
+    assert "Temporary password" not in page and "linked at their first sign-in" in page
+    response = auth.post(
+        "/admin/users",
+        {"name": "Terry", "email": "teacher@school.example", "roles": ["student"]},
+    )
+    assert response.status_code == 303
+    person = User.by_email("teacher@school.example")
+    assert person.password_hash is None and person.role_sources() == {"student": "manual"}
+    client.delete_cookie("session")
+    assert sign_in(client).status_code == 303
+    assert UserIdentity.get().user_id == person.id != admin.id
+    assert person.role_sources() == {"student": "manual", "staff": "sso"}
