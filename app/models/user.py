@@ -124,13 +124,9 @@ class User(BaseModel):
 
     def role_sources(self) -> dict[str, str]:
         """Role name → where it came from: `manual` (an administrator) or `sso` (the provider)."""
-        query = (
-            UserRole.select(UserRole.source, Role.name)
-            .join(Role)
-            .where(UserRole.user == self)
-            .objects()
-        )
-        return {row.name: row.source for row in query}
+        query = UserRole.select(Role.name, UserRole.source).join(Role).where(UserRole.user == self)
+        rows: list[tuple[str, str]] = list(query.tuples())  # type: ignore[arg-type]
+        return dict(rows)
 
     def sync_provider_roles(self, granted: set[str], managed: set[str]) -> tuple[set, set]:
         """Make the provider-managed roles follow the groups; never touch manual roles.

@@ -6,27 +6,8 @@ import html
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
-import pytest
 
 from app.models.audit import AuditEvent
-from tests.support.oidc_provider import OidcProvider
-
-ROLE_MAP = "teachers=staff,admins=administrator,admins=staff,students=student"
-
-
-@pytest.fixture
-def sso(app, oidc_provider: OidcProvider, monkeypatch) -> OidcProvider:
-    """The app configured for the provider (the app is per session: settings restored after)."""
-    for key, value in {
-        "OIDC_ISSUER": oidc_provider.issuer,
-        "OIDC_CLIENT_ID": oidc_provider.client_id,
-        "OIDC_CLIENT_SECRET": oidc_provider.client_secret,
-        "OIDC_PROVIDER_NAME": "District SSO",
-        "OIDC_GROUPS_CLAIM": "cognito:groups",
-        "OIDC_ROLE_MAP": ROLE_MAP,
-    }.items():
-        monkeypatch.setitem(app.config, key, value)
-    return oidc_provider
 
 
 def start(client, next_url: str | None = None) -> str:

@@ -14,7 +14,6 @@ from tests.integration.oidc_support import (
     last_failure,
     query_of,
     sign_in,
-    sso,  # noqa: F401  (fixture)
     start,
 )
 

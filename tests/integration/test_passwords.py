@@ -151,7 +151,8 @@ def test_htmx_shows_the_link_in_the_row(client, auth, make):
     response = auth.post(f"/admin/users/{person.id}/reset-link", headers={"HX-Request": "true"})
     fragment = response.get_data(as_text=True)
     assert response.status_code == 201 and "<html" not in fragment
-    assert fragment.strip().startswith(f'<tr id="user-{person.id}">') and "Reset link ready" in fragment
+    assert fragment.strip().startswith(f'<tr id="user-{person.id}">')
+    assert "Reset link ready" in fragment
 
 
 def test_only_administrators_issue_reset_links(client, auth, make):
