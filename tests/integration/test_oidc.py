@@ -265,3 +265,16 @@ def test_with_passwords_off_admins_add_people_who_link_at_first_sign_in(
     assert sign_in(client).status_code == 303
     assert UserIdentity.get().user_id == person.id != admin.id
     assert person.role_sources() == {"student": "manual", "staff": "sso"}
+
+
+def test_cli_creates_the_first_administrator_for_sso(app, client, sso, runner, monkeypatch):
+    monkeypatch.setitem(app.config, "PASSWORD_LOGIN", False)
+    result = runner.invoke(
+        args=["users", "create", "--email", "Teacher@School.example", "--role", "administrator"]
+    )
+    assert result.exit_code == 0, result.output  # no password asked: passwords are off
+    admin = User.by_email("teacher@school.example")
+    assert admin.password_hash is None and admin.is_admin
+    sso.claims["cognito:groups"] = []  # no group: the manual role is enough
+    assert sign_in(client).status_code == 303
+    assert client.get("/admin/users").status_code == 200
