@@ -219,6 +219,14 @@ def test_unreachable_provider_is_explained(client, sso):
     assert last_failure().details["reason"] == "provider_unreachable"
 
 
+def test_discovery_for_another_issuer_is_refused(client, sso):
+    sso.issuer_in_discovery = "https://evil.example"
+    page = flash_after(client, client.get("/auth/oidc/start"))
+    assert "is not set up correctly here" in page
+    assert last_failure().details["reason"] == "issuer_mismatch"
+    assert sso.log.authorize == []
+
+
 def test_next_never_leaves_the_site(client, sso):
     response = sign_in(client, next_url="//evil.example/x")
     assert response.headers["Location"] == "/catalog"

@@ -6,7 +6,8 @@ one-time code), token (client authentication, PKCE S256, a signed RS256 ID token
 
 Knobs for the failures a client must catch, set on the instance before a sign-in:
 `bad_signature` (signed by another key under the published key id), `audience` (another aud),
-`expired` (exp an hour ago), `omit_nonce`, `wrong_nonce`, `issuer` (another iss in the token).
+`expired` (exp an hour ago), `omit_nonce`, `wrong_nonce`, `issuer_in_token` (another iss),
+`issuer_in_discovery` (discovery names another issuer).
 """
 
 from __future__ import annotations
@@ -75,6 +76,7 @@ class OidcProvider(ThreadingHTTPServer):
         self.omit_nonce = False
         self.wrong_nonce = False
         self.issuer_in_token: str | None = None
+        self.issuer_in_discovery: str | None = None
         self.log = ProviderLog()
         self._codes: dict[str, IssuedCode] = {}
         self._lock = threading.Lock()
@@ -86,7 +88,7 @@ class OidcProvider(ThreadingHTTPServer):
 
     def metadata(self) -> dict[str, Any]:
         return {
-            "issuer": self.issuer,
+            "issuer": self.issuer_in_discovery or self.issuer,
             "authorization_endpoint": f"{self.issuer}/authorize",
             "token_endpoint": f"{self.issuer}/token",
             "jwks_uri": f"{self.issuer}/jwks",

@@ -9,6 +9,7 @@ import requests
 from authlib.integrations.base_client import MismatchingStateError, OAuthError
 from flask import abort, g, redirect, request, session, url_for
 from joserfc.errors import JoseError
+from peewee import IntegrityError
 
 from app import oidc
 from app.blueprints.auth import bp
@@ -46,6 +47,17 @@ def _refuse(conf: oidc.OidcSettings, reason: str, message: str, **details: Any) 
     return flash_and_redirect(message, "auth.sign_in", "error")
 
 
+def _misconfigured(conf: oidc.OidcSettings, exc: IssuerMismatch) -> Any:
+    log.error("oidc.issuer_mismatch", extra={"error": str(exc), "configured": conf.issuer})
+    return _refuse(
+        conf,
+        "issuer_mismatch",
+        f"Sign-in with {conf.provider_name} is not set up correctly here. Please tell your "
+        "administrator (the provider's issuer does not match OIDC_ISSUER).",
+        error=str(exc)[:300],
+    )
+
+
 def _unreachable(conf: oidc.OidcSettings, exc: Exception) -> Any:
     log.warning("oidc.provider_unreachable", extra={"error": str(exc)})
     return _refuse(
@@ -62,6 +74,8 @@ def oidc_start() -> Any:
     app_client = oidc.client(conf)
     try:
         _metadata(conf, app_client)
+    except IssuerMismatch as exc:
+        return _misconfigured(conf, exc)
     except (requests.RequestException, ValueError) as exc:
         return _unreachable(conf, exc)
     session[NEXT_KEY] = safe_next(request.args.get("next"))
@@ -87,6 +101,8 @@ def oidc_callback() -> Any:
         token = app_client.authorize_access_token(
             claims_options=oidc.id_token_claims_options(conf, metadata), leeway=conf.clock_skew
         )
+    except IssuerMismatch as exc:
+        return _misconfigured(conf, exc)
     except MismatchingStateError:
         return _refuse(
             conf,
@@ -123,7 +139,10 @@ def oidc_callback() -> Any:
         )
     details = {"issuer": claims.get("iss"), "subject": claims.get("sub")}
     try:
-        result = account_for(conf, dict(claims))
+        try:
+            result = account_for(conf, dict(claims))
+        except IntegrityError:  # the same first sign-in in two tabs: the other one linked it
+            result = account_for(conf, dict(claims))
     except SignInRefused as exc:
         return _refuse(conf, exc.reason, exc.message, email=claims.get("email"), **details)
     _audit_account_changes(conf, result)
