@@ -131,6 +131,25 @@ def client(conf: OidcSettings) -> FlaskOAuth2App:
     return found
 
 
+# Claims worth asking the userinfo endpoint for when the ID token lacks the email.
+_PROFILE_CLAIMS = ("email", "email_verified", "name", "given_name", "family_name")
+
+
+def complete_claims(
+    conf: OidcSettings, app_client: FlaskOAuth2App, claims: dict[str, Any], metadata: dict
+) -> dict[str, Any]:
+    """Some providers put the email only in userinfo: fetch it then (same subject only)."""
+    if claims.get("email") or not metadata.get("userinfo_endpoint"):
+        return claims
+    extra = app_client.userinfo()
+    if str(extra.get("sub")) != str(claims["sub"]):
+        return claims
+    for key in (*_PROFILE_CLAIMS, conf.groups_claim):
+        if key in extra and key not in claims:
+            claims[key] = extra[key]
+    return claims
+
+
 def id_token_claims_options(conf: OidcSettings, metadata: dict[str, Any]) -> dict[str, Any]:
     """Issuer as discovered (it must equal the configured one) and audience = our client id."""
     return {

@@ -112,6 +112,15 @@ def test_existing_account_with_a_verified_email_is_linked(client, sso, make):
     assert client.get("/profile").get_data(as_text=True).count(user.email) >= 1
 
 
+def test_email_only_in_userinfo_is_fetched(client, sso, make):
+    make.user(roles=("administrator",))
+    user = make.user(email="teacher@school.example", roles=("student",))
+    sso.email_only_in_userinfo = True
+    sso.claims["email_verified"] = "true"  # as Cognito's userinfo sends it: a string
+    assert sign_in(client).status_code == 303
+    assert UserIdentity.get().user_id == user.id
+
+
 def test_unverified_email_is_not_linked_nor_used_for_a_new_account(client, sso, make):
     make.user(roles=("administrator",))
     user = make.user(email="teacher@school.example", roles=("staff",))

@@ -7,7 +7,8 @@ one-time code), token (client authentication, PKCE S256, a signed RS256 ID token
 Knobs for the failures a client must catch, set on the instance before a sign-in:
 `bad_signature` (signed by another key under the published key id), `audience` (another aud),
 `expired` (exp an hour ago), `omit_nonce`, `wrong_nonce`, `issuer_in_token` (another iss),
-`issuer_in_discovery` (discovery names another issuer).
+`issuer_in_discovery` (discovery names another issuer), `email_only_in_userinfo` (the ID token
+carries no email; the userinfo endpoint does).
 """
 
 from __future__ import annotations
@@ -77,6 +78,8 @@ class OidcProvider(ThreadingHTTPServer):
         self.wrong_nonce = False
         self.issuer_in_token: str | None = None
         self.issuer_in_discovery: str | None = None
+        self.email_only_in_userinfo = False
+        self._access_tokens: dict[str, dict[str, Any]] = {}
         self.log = ProviderLog()
         self._codes: dict[str, IssuedCode] = {}
         self._lock = threading.Lock()
@@ -92,6 +95,7 @@ class OidcProvider(ThreadingHTTPServer):
             "authorization_endpoint": f"{self.issuer}/authorize",
             "token_endpoint": f"{self.issuer}/token",
             "jwks_uri": f"{self.issuer}/jwks",
+            "userinfo_endpoint": f"{self.issuer}/userinfo",
             "response_types_supported": ["code"],
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": ["RS256"],
@@ -145,10 +149,24 @@ class OidcProvider(ThreadingHTTPServer):
             "auth_time": now,
             **issued.claims,
         }
+        if self.email_only_in_userinfo:
+            for key in ("email", "email_verified"):
+                claims.pop(key, None)
         if issued.nonce and not self.omit_nonce:
             claims["nonce"] = "not-the-nonce" if self.wrong_nonce else issued.nonce
         key = _key("rogue") if self.bad_signature else self.key
         return jwt.encode({"alg": "RS256", "kid": KEY_ID}, claims, key)
+
+    def access_token(self, issued: IssuedCode) -> str:
+        token = secrets.token_urlsafe(16)
+        with self._lock:
+            self._access_tokens[token] = dict(issued.claims)
+        return token
+
+    def userinfo(self, authorization: str | None) -> dict[str, Any] | None:
+        token = (authorization or "").removeprefix("Bearer ")
+        with self._lock:
+            return self._access_tokens.get(token)
 
     def jwks(self) -> dict[str, Any]:
         return {"keys": [self.key.as_dict(private=False)]}
@@ -183,6 +201,12 @@ class _Handler(BaseHTTPRequestHandler):
         elif url.path == "/jwks":
             provider.log.jwks += 1
             self._json(200, provider.jwks())
+        elif url.path == "/userinfo":
+            claims = provider.userinfo(self.headers.get("Authorization"))
+            if claims is None:
+                self._json(401, {"error": "invalid_token"})
+            else:
+                self._json(200, claims)
         elif url.path == "/authorize":
             params = {k: v[0] for k, v in parse_qs(url.query).items()}
             provider.log.authorize.append(params)
@@ -228,7 +252,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._json(
             200,
             {
-                "access_token": secrets.token_urlsafe(16),
+                "access_token": provider.access_token(issued),
                 "token_type": "Bearer",
                 "expires_in": 3600,
                 "id_token": provider.id_token(issued),

@@ -101,6 +101,9 @@ def oidc_callback() -> Any:
         token = app_client.authorize_access_token(
             claims_options=oidc.id_token_claims_options(conf, metadata), leeway=conf.clock_skew
         )
+        claims = token.get("userinfo")
+        if claims:
+            claims = oidc.complete_claims(conf, app_client, dict(claims), metadata)
     except IssuerMismatch as exc:
         return _misconfigured(conf, exc)
     except MismatchingStateError:
@@ -129,7 +132,6 @@ def oidc_callback() -> Any:
         )
     except (requests.RequestException, ValueError) as exc:
         return _unreachable(conf, exc)
-    claims = token.get("userinfo")
     if not claims:
         return _refuse(
             conf,
@@ -140,9 +142,9 @@ def oidc_callback() -> Any:
     details = {"issuer": claims.get("iss"), "subject": claims.get("sub")}
     try:
         try:
-            result = account_for(conf, dict(claims))
+            result = account_for(conf, claims)
         except IntegrityError:  # the same first sign-in in two tabs: the other one linked it
-            result = account_for(conf, dict(claims))
+            result = account_for(conf, claims)
     except SignInRefused as exc:
         return _refuse(conf, exc.reason, exc.message, email=claims.get("email"), **details)
     _audit_account_changes(conf, result)
