@@ -7,16 +7,14 @@ from typing import Any
 
 import requests
 from authlib.integrations.base_client import MismatchingStateError, OAuthError
-from flask import abort, g, redirect, request, session, url_for
+from flask import abort, redirect, request, session, url_for
 from joserfc.errors import JoseError
 from peewee import IntegrityError
 
 from app import oidc
 from app.blueprints.auth import bp
-from app.blueprints.auth.sign_in_audit import sign_in_failed, sign_in_succeeded
-from app.models import User
-from app.models.audit import record
-from app.oidc_accounts import SignInRefused, SignInResult, account_for, check_may_sign_in
+from app.blueprints.auth.sign_in_audit import account_changes, sign_in_failed, sign_in_succeeded
+from app.oidc_accounts import SignInRefused, account_for, check_may_sign_in
 from app.security import flash_and_redirect, login_user, safe_next
 
 log = logging.getLogger(__name__)
@@ -147,7 +145,7 @@ def oidc_callback() -> Any:
             result = account_for(conf, claims)
     except SignInRefused as exc:
         return _refuse(conf, exc.reason, exc.message, email=claims.get("email"), **details)
-    _audit_account_changes(conf, result)
+    account_changes(conf.provider_name, result)
     try:
         check_may_sign_in(result.user)
     except SignInRefused as exc:
@@ -156,38 +154,3 @@ def oidc_callback() -> Any:
     login_user(result.user)
     sign_in_succeeded(result.user, "oidc", provider=conf.provider_name, **details)
     return redirect(safe_next(target), code=303)
-
-
-def _audit_account_changes(conf: oidc.OidcSettings, result: SignInResult) -> None:
-    """What this sign-in changed, with the person as the actor (no one else is signed in)."""
-    user = result.user
-
-    def write(action: str, summary: str, **details: Any) -> None:
-        record(
-            action,
-            actor=user,
-            target=user,
-            summary=summary,
-            details=details,
-            ip=request.remote_addr,
-            request_id=g.get("request_id"),
-        )
-
-    if result.created:
-        write("user.created", f"{user.email} created at first sign-in with {conf.provider_name}")
-    if result.linked:
-        write(
-            "user.identity_linked",
-            f"{user.email} linked to their {conf.provider_name} account",
-            new_account=result.created,
-        )
-    if result.roles_added or result.roles_removed:
-        write(
-            "user.roles_synced",
-            f"Roles of {user.email} from {conf.provider_name} groups: "
-            f"+{', '.join(sorted(result.roles_added)) or 'none'} "
-            f"−{', '.join(sorted(result.roles_removed)) or 'none'}",
-            added=sorted(result.roles_added),
-            removed=sorted(result.roles_removed),
-            roles=sorted(User.get_by_id(user.id).role_names),
-        )

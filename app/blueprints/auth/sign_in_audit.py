@@ -8,6 +8,7 @@ from flask import g, request
 
 from app.models import User
 from app.models.audit import record
+from app.oidc_accounts import SignInResult
 from app.security import audit
 
 METHOD_LABELS = {"password": "password", "oidc": "single sign-on"}
@@ -37,3 +38,38 @@ def sign_in_failed(
         ip=request.remote_addr,
         request_id=g.get("request_id"),
     )
+
+
+def account_changes(provider_name: str, result: SignInResult) -> None:
+    """What this sign-in changed, with the person as the actor (no one else is signed in)."""
+    user = result.user
+
+    def write(action: str, summary: str, **details: Any) -> None:
+        record(
+            action,
+            actor=user,
+            target=user,
+            summary=summary,
+            details=details,
+            ip=request.remote_addr,
+            request_id=g.get("request_id"),
+        )
+
+    if result.created:
+        write("user.created", f"{user.email} created at first sign-in with {provider_name}")
+    if result.linked:
+        write(
+            "user.identity_linked",
+            f"{user.email} linked to their {provider_name} account",
+            new_account=result.created,
+        )
+    if result.roles_added or result.roles_removed:
+        write(
+            "user.roles_synced",
+            f"Roles of {user.email} from {provider_name} groups: "
+            f"+{', '.join(sorted(result.roles_added)) or 'none'} "
+            f"−{', '.join(sorted(result.roles_removed)) or 'none'}",
+            added=sorted(result.roles_added),
+            removed=sorted(result.roles_removed),
+            roles=sorted(user.role_names),
+        )
