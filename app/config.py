@@ -109,7 +109,8 @@ def _validate_sign_in(config: dict) -> None:
     if issuer:
         if not config.get("OIDC_CLIENT_ID"):
             raise ConfigError("OIDC_ISSUER is set but OIDC_CLIENT_ID is not.")
-        if config["APP_ENV"] == "production" and not issuer.startswith("https://"):
+        loopback = issuer.startswith(("http://127.0.0.1:", "http://localhost:"))
+        if config["APP_ENV"] == "production" and not issuer.startswith("https://") and not loopback:
             raise ConfigError("OIDC_ISSUER must be an https:// URL in production.")
         if "openid" not in (config.get("OIDC_SCOPES") or "openid").split():
             raise ConfigError("OIDC_SCOPES must include openid (the ID token comes with it).")
