@@ -239,6 +239,9 @@ def test_discovery_for_another_issuer_is_refused(client, sso):
 def test_next_never_leaves_the_site(client, sso):
     response = sign_in(client, next_url="//evil.example/x")
     assert response.headers["Location"] == "/catalog"
+    client.delete_cookie("session")
+    response = sign_in(client, next_url="/\\evil.example/x")  # browsers read /\ as //
+    assert response.headers["Location"] == "/catalog"
 
 
 def test_first_administrator_comes_from_the_groups_and_there_is_no_setup_page(client, sso):
