@@ -41,20 +41,28 @@ def db_status() -> None:
 @click.option(
     "--password", default=None, help="Omit to be asked on the terminal (never in history)."
 )
+@click.option(
+    "--no-password",
+    is_flag=True,
+    help="Signs in with single sign-on only (linked by verified email at first sign-in). "
+    "The default when PASSWORD_LOGIN=off.",
+)
 def users_create(
-    email: str, name: str | None, roles: tuple[str, ...], password: str | None
+    email: str, name: str | None, roles: tuple[str, ...], password: str | None, no_password: bool
 ) -> None:
     """Create an account with one or more roles."""
     email = User.normalize_email(email)
     if User.by_email(email) is not None:
         raise click.ClickException(f"An account with email {email} already exists.")
-    if password is None:
+    no_password = no_password or (password is None and not current_app.config["PASSWORD_LOGIN"])
+    if password is None and not no_password:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    if len(password) < 10:
+    if password is not None and len(password) < 10:
         raise click.ClickException("Use a password of at least 10 characters.")
     with database.atomic():
         user = User(email=email, name=name or email.split("@")[0])
-        user.set_password(password)
+        if password is not None:
+            user.set_password(password)
         user.save()
         user.set_roles(roles)
         record("user.created", actor=None, target=user, summary=f"{email} created from the CLI")

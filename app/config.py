@@ -70,6 +70,20 @@ class Config:
 
     DEMO_MODEL = os.environ.get("DEMO_MODEL", "on") != "off"
     PASSWORD_LOGIN = os.environ.get("PASSWORD_LOGIN", "on") != "off"
+    PASSWORD_RESET_MINUTES = _int("PASSWORD_RESET_MINUTES", 60)  # admin-issued reset links
+
+    # Single sign-on (OpenID Connect); on when OIDC_ISSUER is set. See app/oidc.py.
+    OIDC_ISSUER = os.environ.get("OIDC_ISSUER", "").strip()
+    OIDC_CLIENT_ID = os.environ.get("OIDC_CLIENT_ID", "").strip()
+    OIDC_CLIENT_SECRET = os.environ.get("OIDC_CLIENT_SECRET", "")
+    OIDC_SCOPES = os.environ.get("OIDC_SCOPES", "openid email profile")
+    OIDC_PROVIDER_NAME = os.environ.get("OIDC_PROVIDER_NAME", "single sign-on")
+    OIDC_GROUPS_CLAIM = os.environ.get("OIDC_GROUPS_CLAIM", "groups")
+    OIDC_ROLE_MAP = os.environ.get("OIDC_ROLE_MAP", "")  # "teachers=staff,admins=administrator"
+    OIDC_TRUST_EMAIL = _flag("OIDC_TRUST_EMAIL", False)  # for providers that omit email_verified
+    OIDC_REDIRECT_URI = os.environ.get("OIDC_REDIRECT_URI", "")  # default: /auth/oidc/callback
+    OIDC_TIMEOUT_SECONDS = float(os.environ.get("OIDC_TIMEOUT_SECONDS") or 10)
+    OIDC_CLOCK_SKEW_SECONDS = _int("OIDC_CLOCK_SKEW_SECONDS", 120)
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
     JSON_LOGS = _flag("JSON_LOGS", APP_ENV == "production")
     METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")  # when set, /metrics wants this bearer
@@ -85,6 +99,30 @@ class Config:
                 "SECRET_KEY must be set (at least 16 characters) in production. "
                 "Generate one with: python -c 'import secrets; print(secrets.token_hex(32))'"
             )
+        _validate_sign_in(config)
+
+
+def _validate_sign_in(config: dict) -> None:
+    from app.oidc import RoleMapError, parse_role_map
+
+    issuer = config.get("OIDC_ISSUER") or ""
+    if issuer:
+        if not config.get("OIDC_CLIENT_ID"):
+            raise ConfigError("OIDC_ISSUER is set but OIDC_CLIENT_ID is not.")
+        loopback = issuer.startswith(("http://127.0.0.1:", "http://localhost:"))
+        if config["APP_ENV"] == "production" and not issuer.startswith("https://") and not loopback:
+            raise ConfigError("OIDC_ISSUER must be an https:// URL in production.")
+        if "openid" not in (config.get("OIDC_SCOPES") or "openid").split():
+            raise ConfigError("OIDC_SCOPES must include openid (the ID token comes with it).")
+        try:
+            parse_role_map(config.get("OIDC_ROLE_MAP") or "")
+        except RoleMapError as exc:
+            raise ConfigError(f"OIDC_ROLE_MAP: {exc}") from exc
+    elif not config.get("PASSWORD_LOGIN", True):
+        raise ConfigError(
+            "PASSWORD_LOGIN=off needs single sign-on: set OIDC_ISSUER and OIDC_CLIENT_ID, "
+            "or nobody could sign in."
+        )
 
 
 class DevelopmentConfig(Config):

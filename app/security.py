@@ -9,6 +9,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
+from urllib.parse import urlparse
 
 from flask import Flask, abort, flash, g, make_response, redirect, request, session, url_for
 from flask_wtf.csrf import CSRFProtect
@@ -94,6 +95,21 @@ def login_user(user: User) -> None:
     g.user = user
 
 
+def safe_next(target: str | None) -> str:
+    """Only same-site paths: never redirect off-site after sign-in."""
+    if not target:
+        return url_for("catalog.index")
+    parts = urlparse(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target[:2] in ("//", "/\\"):
+        return url_for("catalog.index")
+    return target
+
+
+def reissue_session(user: User) -> None:
+    """Keep this browser signed in after the account's sessions were ended (own password)."""
+    session["epoch"] = user.session_epoch
+
+
 def logout_user() -> None:
     session.clear()
     g.user = None
@@ -166,8 +182,8 @@ def setup_needs_token(app: Flask) -> bool:
 
 
 def announce_setup_token(app: Flask) -> None:
-    if not setup_needs_token(app):
-        return
+    if not setup_needs_token(app) or app.config.get("OIDC_ISSUER"):
+        return  # with single sign-on there is no setup page
     from app.db import database
 
     try:

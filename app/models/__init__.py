@@ -4,6 +4,7 @@ from app.models.ai_model import AIModel
 from app.models.assistant import Assistant, ChainPrompt, InputField
 from app.models.audit import AuditEvent
 from app.models.execution import Execution, ExecutionEvent, ExecutionMessage, PromptResult
+from app.models.identity import PasswordResetToken, UserIdentity
 from app.models.token import ApiToken
 from app.models.user import Role, User, UserRole
 from app.models.version import AssistantVersion
@@ -24,6 +25,8 @@ ALL_MODELS = [
     AuditEvent,
     ApiToken,
     AssistantVersion,
+    UserIdentity,
+    PasswordResetToken,
 ]
 
 __all__ = [
@@ -38,8 +41,10 @@ __all__ = [
     "ExecutionEvent",
     "ExecutionMessage",
     "InputField",
+    "PasswordResetToken",
     "PromptResult",
     "Role",
     "User",
+    "UserIdentity",
     "UserRole",
 ]

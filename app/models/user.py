@@ -108,14 +108,57 @@ class User(BaseModel):
         return bool(self.role_names & AUTHOR_ROLES)
 
     def set_roles(self, names: Iterable[str], source: str = "manual") -> None:
+        """Exactly these roles. A role the user keeps keeps its source; added ones get `source`."""
         wanted = set(names)
         unknown = wanted - set(ROLES)
         if unknown:
             raise ValueError(f"Unknown roles: {', '.join(sorted(unknown))}")
-        UserRole.delete().where(UserRole.user == self).execute()
-        for role in Role.select().where(Role.name.in_(sorted(wanted))):
+        held = self.role_sources()
+        dropped = [name for name in held if name not in wanted]
+        if dropped:
+            ids = Role.select(Role.id).where(Role.name.in_(dropped))
+            UserRole.delete().where((UserRole.user == self) & UserRole.role.in_(ids)).execute()
+        for role in Role.select().where(Role.name.in_(sorted(wanted - set(held)))):
             UserRole.create(user=self, role=role, source=source)
         self.__dict__.pop("_role_names", None)
+
+    def role_sources(self) -> dict[str, str]:
+        """Role name → where it came from: `manual` (an administrator) or `sso` (the provider)."""
+        query = UserRole.select(Role.name, UserRole.source).join(Role).where(UserRole.user == self)
+        rows: list[tuple[str, str]] = list(query.tuples())  # type: ignore[arg-type]
+        return dict(rows)
+
+    def sync_provider_roles(self, granted: set[str], managed: set[str]) -> tuple[set, set]:
+        """Make the provider-managed roles follow the groups; never touch manual roles.
+
+        `managed` are the roles the group mapping can give. A managed role the groups grant is
+        added (source `sso`) unless the user already holds it; one held from the provider that the
+        groups no longer grant is removed. Returns (added, removed).
+        """
+        held = self.role_sources()
+        added = (granted & managed) - set(held)
+        removed = {
+            name
+            for name, source in held.items()
+            if source == "sso" and name in managed and name not in granted
+        }
+        if removed:
+            ids = Role.select(Role.id).where(Role.name.in_(sorted(removed)))
+            UserRole.delete().where((UserRole.user == self) & UserRole.role.in_(ids)).execute()
+        for role in Role.select().where(Role.name.in_(sorted(added))):
+            UserRole.create(user=self, role=role, source="sso")
+        self.__dict__.pop("_role_names", None)
+        return added, removed
+
+    def change_password(self, password: str) -> None:
+        """Set a new password and end every session of the account (they carry the old epoch)."""
+        self.set_password(password)
+        self.session_epoch += 1
+        self.save(only=[User.password_hash, User.session_epoch])
+
+    def end_sessions(self) -> None:
+        self.session_epoch += 1
+        self.save(only=[User.session_epoch])
 
     @classmethod
     def administrators_exist(cls) -> bool:

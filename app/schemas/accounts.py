@@ -27,7 +27,8 @@ class _Stripped(Schema):
     @pre_load
     def strip(self, data: dict, **_: Any) -> dict:
         return {
-            k: v.strip() if isinstance(v, str) and k != "password" else v for k, v in data.items()
+            k: v.strip() if isinstance(v, str) and "password" not in k else v
+            for k, v in data.items()
         }
 
 
@@ -83,6 +84,14 @@ class UserCreateSchema(NewAccountSchema):
     )
 
 
+class SsoUserCreateSchema(_Stripped):
+    """With PASSWORD_LOGIN=off: no password; the account links at its first single sign-on."""
+
+    name = NewAccountSchema._declared_fields["name"]
+    email = _email
+    roles = UserCreateSchema._declared_fields["roles"]
+
+
 class RolesSchema(_Stripped):
     roles = fields.List(
         fields.String(validate=validate.OneOf(ROLES, error="Unknown role.")),
@@ -90,7 +99,37 @@ class RolesSchema(_Stripped):
     )
 
 
+class NewPasswordSchema(_Stripped):
+    """A new password, typed twice (reset link)."""
+
+    password = _password_field()
+    password_confirm = fields.String(load_default="")
+
+    @validates_schema
+    def passwords_match(self, data: dict, **_: Any) -> None:
+        if data.get("password") != data.get("password_confirm"):
+            raise ValidationError("The two passwords do not match.", "password_confirm")
+
+
+class PasswordChangeSchema(NewPasswordSchema):
+    """The profile form: the current password proves it is really you."""
+
+    current_password = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=1024, error="Enter your current password."),
+        error_messages={"required": "Enter your current password."},
+    )
+
+    @validates_schema
+    def differs(self, data: dict, **_: Any) -> None:
+        if data.get("password") and data.get("password") == data.get("current_password"):
+            raise ValidationError("Choose a password different from your current one.", "password")
+
+
 sign_in_schema = SignInSchema()
+new_password_schema = NewPasswordSchema()
+password_change_schema = PasswordChangeSchema()
 setup_schema = SetupSchema()
 user_create_schema = UserCreateSchema()
+sso_user_create_schema = SsoUserCreateSchema()
 roles_schema = RolesSchema()

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.support.fake_openai import FakeOpenAIServer
+from tests.support.oidc_provider import OidcProvider
 
 
 @pytest.fixture
@@ -18,3 +19,28 @@ def fake_openai() -> Iterator[FakeOpenAIServer]:
     """
     with FakeOpenAIServer() as server:
         yield server
+
+
+@pytest.fixture
+def oidc_provider() -> Iterator[OidcProvider]:
+    """A fresh OpenID Connect provider on loopback per test (its signing keys are shared)."""
+    with OidcProvider() as provider:
+        yield provider
+
+
+SSO_ROLE_MAP = "teachers=staff,admins=administrator,admins=staff,students=student"
+
+
+@pytest.fixture
+def sso(app, oidc_provider: OidcProvider, monkeypatch) -> OidcProvider:
+    """The app configured for the provider (the app is per session: settings restored after)."""
+    for key, value in {
+        "OIDC_ISSUER": oidc_provider.issuer,
+        "OIDC_CLIENT_ID": oidc_provider.client_id,
+        "OIDC_CLIENT_SECRET": oidc_provider.client_secret,
+        "OIDC_PROVIDER_NAME": "District SSO",
+        "OIDC_GROUPS_CLAIM": "cognito:groups",
+        "OIDC_ROLE_MAP": SSO_ROLE_MAP,
+    }.items():
+        monkeypatch.setitem(app.config, key, value)
+    return oidc_provider

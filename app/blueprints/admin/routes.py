@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, render_template, request
+from flask import abort, current_app, render_template, request
 
 from app.blueprints.admin import bp
 from app.db import database
@@ -13,7 +13,7 @@ from app.htmx import is_fragment_request, render_page_or_fragment
 from app.models import User
 from app.models.user import ROLE_LABELS
 from app.schemas import load_form
-from app.schemas.accounts import roles_schema, user_create_schema
+from app.schemas.accounts import roles_schema, sso_user_create_schema, user_create_schema
 from app.security import admin_required, audit, flash_and_redirect, signed_in_user
 
 _SYSTEM_EMAILS = [EXAMPLES_EMAIL]
@@ -48,7 +48,9 @@ def users() -> Any:
 @bp.post("/admin/users")
 @admin_required
 def create_user() -> Any:
-    data, errors = load_form(user_create_schema, request.form, lists=("roles",))
+    with_password = current_app.config["PASSWORD_LOGIN"]
+    schema = user_create_schema if with_password else sso_user_create_schema
+    data, errors = load_form(schema, request.form, lists=("roles",))
     if not errors and User.by_email(data["email"]) is not None:
         errors = {"email": "An account with this email already exists."}
     if errors:
@@ -61,7 +63,8 @@ def create_user() -> Any:
         ), 422
     with database.atomic():
         user = User(email=User.normalize_email(data["email"]), name=data["name"])
-        user.set_password(data["password"])
+        if with_password:
+            user.set_password(data["password"])
         user.save()
         user.set_roles(data["roles"])
         audit("user.created", user, f"Created {user.email} with roles {', '.join(data['roles'])}")

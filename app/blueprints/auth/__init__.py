@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("auth", __name__)
 
-from app.blueprints.auth import routes, tokens  # noqa: E402, F401
+from app.blueprints.auth import oidc, passwords, routes, tokens  # noqa: E402, F401

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hmac
 from typing import Any
-from urllib.parse import urlparse
 
 from flask import abort, current_app, redirect, render_template, request, url_for
 
+from app import oidc
 from app.blueprints.auth import bp
+from app.blueprints.auth.sign_in_audit import sign_in_failed, sign_in_succeeded
 from app.db import database
 from app.models import User
 from app.schemas import load_form
@@ -19,43 +20,57 @@ from app.security import (
     flash_and_redirect,
     login_user,
     logout_user,
+    safe_next,
     setup_needs_token,
     setup_token,
 )
 
 GENERIC_FAILURE = "That email and password don't match an active account."
+PASSWORDS_OFF = "Password sign-in is turned off here."
 
 
-def _safe_next(target: str | None) -> str:
-    """Only same-site paths: never redirect off-site after sign-in."""
-    if not target:
-        return url_for("catalog.index")
-    parts = urlparse(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return url_for("catalog.index")
-    return target
+def _sign_in_page(values: dict, errors: dict, status: int) -> Any:
+    html = render_template(
+        "auth/sign_in.html",
+        values=values,
+        errors=errors,
+        sso=oidc.settings(),
+        password_login=current_app.config["PASSWORD_LOGIN"],
+    )
+    return html, status
+
+
+def _failure_reason(email: str) -> str:
+    """For the audit trail only; the person sees one message whatever went wrong."""
+    user = User.by_email(email)
+    if user is None:
+        return "unknown_email"
+    return "wrong_password" if user.is_active else "deactivated"
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
 def sign_in() -> Any:
-    if not User.administrators_exist():
+    if oidc.settings() is None and not User.administrators_exist():
         return redirect(url_for("auth.setup"))
     if current_user() is not None and request.method == "GET":
-        return redirect(_safe_next(request.args.get("next")))
+        return redirect(safe_next(request.args.get("next")))
     values: dict[str, Any] = {"next": request.args.get("next", "")}
     errors: dict[str, str] = {}
     if request.method == "POST":
+        if not current_app.config["PASSWORD_LOGIN"]:
+            sign_in_failed("password", "password_login_off", email=request.form.get("email"))
+            return _sign_in_page(values, {"_form": PASSWORDS_OFF}, 403)
         data, errors = load_form(sign_in_schema, request.form)
         values = data
         if not errors:
             user = User.authenticate(data["email"], data["password"])
             if user is not None:
                 login_user(user)
-                audit("user.signed_in", user, f"{user.email} signed in")
-                return redirect(_safe_next(data.get("next")), code=303)
+                sign_in_succeeded(user, "password")
+                return redirect(safe_next(data.get("next")), code=303)
+            sign_in_failed("password", _failure_reason(data["email"]), email=data["email"])
             errors = {"_form": GENERIC_FAILURE}
-    status = 422 if errors else 200
-    return render_template("auth/sign_in.html", values=values, errors=errors), status
+    return _sign_in_page(values, errors, 422 if errors else 200)
 
 
 @bp.post("/sign-out")
@@ -70,8 +85,8 @@ def sign_out() -> Any:
 @bp.route("/setup", methods=["GET", "POST"])
 def setup() -> Any:
     """With no administrator yet, the first visitor creates one (with the token in production)."""
-    if User.administrators_exist():
-        abort(404)
+    if User.administrators_exist() or oidc.settings() is not None:
+        abort(404)  # with single sign-on the first administrator comes from the group mapping
     needs_token = setup_needs_token(current_app)
     values: dict[str, Any] = {}
     errors: dict[str, str] = {}

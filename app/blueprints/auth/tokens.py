@@ -1,11 +1,12 @@
-"""The profile page: personal API tokens — create (the secret shown once), list, revoke."""
+"""The profile page: the account, its password, and personal API tokens — create (the secret
+shown once), list, revoke."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from flask import abort, render_template, request
+from flask import abort, current_app, render_template, request
 
 from app.blueprints.auth import bp
 from app.htmx import is_fragment_request, render_page_or_fragment
@@ -26,13 +27,18 @@ def _context(user: User, **extra: Any) -> dict[str, Any]:
         "errors": {},
         "new_secret": None,
         "min_expiry": (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)).isoformat(),
+        "password_login": current_app.config["PASSWORD_LOGIN"],
+        "password_values": {},
+        "password_errors": {},
         **extra,
     }
 
 
-def _page(user: User, status: int = 200, **extra: Any) -> Any:
+def profile_page(
+    user: User, status: int = 200, fragment: str = "auth/_partials/_tokens.html", **extra: Any
+) -> Any:
     html = render_page_or_fragment(
-        "auth/profile.html", "auth/_partials/_tokens.html", user=user, **_context(user, **extra)
+        "auth/profile.html", fragment, user=user, **_context(user, **extra)
     )
     return html, status, {"Cache-Control": "no-store"}
 
@@ -40,7 +46,7 @@ def _page(user: User, status: int = 200, **extra: Any) -> Any:
 @bp.get("/profile")
 @login_required
 def profile() -> Any:
-    return _page(signed_in_user())
+    return profile_page(signed_in_user())
 
 
 @bp.post("/profile/tokens")
@@ -56,7 +62,7 @@ def create_token() -> Any:
         except ScopeNotAllowed as exc:
             errors = {"scopes": str(exc)}
     if errors:
-        return _page(user, 422, values=data, errors=errors)
+        return profile_page(user, 422, values=data, errors=errors)
     audit(
         "api_token.created",
         token,
@@ -66,7 +72,7 @@ def create_token() -> Any:
         expires_at=token.expires_at.isoformat() if token.expires_at else None,
     )
     # The one and only time the secret is shown: in this response, never stored or flashed.
-    return _page(user, 201, new_secret=secret, new_token=token)
+    return profile_page(user, 201, new_secret=secret, new_token=token)
 
 
 @bp.post("/profile/tokens/<int(max=2147483647):token_id>/revoke")

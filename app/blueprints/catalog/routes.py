@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import redirect, request, url_for
 
+from app import oidc
 from app.blueprints.catalog import bp
 from app.htmx import render_page_or_fragment
 from app.models import Assistant, User
@@ -18,7 +19,7 @@ SEARCH_MAX = 100
 def home() -> Any:
     if current_user() is not None:
         return redirect(url_for("catalog.index"))
-    if not User.administrators_exist():
+    if not User.administrators_exist() and oidc.settings() is None:
         return redirect(url_for("auth.setup"))
     return redirect(url_for("auth.sign_in"))
 
