@@ -4,6 +4,7 @@ from app.models.ai_model import AIModel
 from app.models.assistant import Assistant, ChainPrompt, InputField
 from app.models.audit import AuditEvent
 from app.models.execution import Execution, ExecutionEvent, ExecutionMessage, PromptResult
+from app.models.setting import AppSetting
 from app.models.token import ApiToken
 from app.models.user import Role, User, UserRole
 
@@ -22,12 +23,14 @@ ALL_MODELS = [
     ExecutionMessage,
     AuditEvent,
     ApiToken,
+    AppSetting,
 ]
 
 __all__ = [
     "ALL_MODELS",
     "AIModel",
     "ApiToken",
+    "AppSetting",
     "Assistant",
     "AuditEvent",
     "ChainPrompt",
