@@ -14,9 +14,7 @@ class AppSetting(BaseModel):
     key = CharField(max_length=64, unique=True)
     value = JSONField(null=True)
     updated_at = DateTimeField(default=utcnow)
-    updated_by = ForeignKeyField(
-        User, null=True, column_name="updated_by_id", on_delete="SET NULL"
-    )
+    updated_by = ForeignKeyField(User, null=True, column_name="updated_by_id", on_delete="SET NULL")
 
     class Meta:
         table_name = "app_settings"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import psycopg2
 import pytest
@@ -17,6 +18,7 @@ from app.models import (
 )
 from app.retention import (
     ADVISORY_LOCK_KEY,
+    RetentionSweeper,
     cutoff_for,
     purge_runs,
     retention_days,
@@ -36,13 +38,14 @@ def assistant(make):
 
 def run(assistant, status: str, *, completed_at=None, started_at=None, children: int = 1):
     """A run with `children` prompt results, events and chat messages."""
-    started = started_at or (completed_at - SECOND if completed_at else CUTOFF - dt.timedelta(days=9))
+    if started_at is None:
+        started_at = completed_at - SECOND if completed_at else CUTOFF - dt.timedelta(days=9)
     execution = Execution.create(
         assistant=assistant,
         user=assistant.user,
         status=status,
         definition={},
-        started_at=started,
+        started_at=started_at,
         completed_at=completed_at,
     )
     for n in range(1, children + 1):
@@ -196,3 +199,19 @@ def test_one_process_sweeps_at_a_time_on_postgres(runner, assistant):
         holder.close()
     report = purge_runs(CUTOFF)
     assert report is not None and report.runs == 1
+
+
+def test_the_background_sweeper_deletes_on_its_own(assistant, make):
+    set_retention_days(30, make.user(roles=("administrator",)))
+    run(assistant, "completed", completed_at=utcnow() - dt.timedelta(days=45))
+    sweeper = RetentionSweeper(interval=0.05)
+    sweeper.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not purges() and time.monotonic() < deadline:  # the audit row comes last
+            time.sleep(0.05)
+    finally:
+        sweeper.stop()
+    assert surviving() == set()
+    [row] = purges()
+    assert row.details["by"] == "sweeper" and row.details["days"] == 30
