@@ -87,6 +87,10 @@ TABLE: dict[str, tuple] = {
     "POST runs.start":                   (SIGN_IN, 404,     OK,      OK,      OK),
     "GET runs.stream":                   (SIGN_IN, 404,     OK,      404,     OK),
     # admin
+    "GET admin.audit_csv":               (SIGN_IN, 403,     403,     403,     OK),
+    "GET admin.audit_trail":             (SIGN_IN, 403,     403,     403,     OK),
+    "GET admin.settings":                (SIGN_IN, 403,     403,     403,     OK),
+    "POST admin.update_retention":       (SIGN_IN, 403,     403,     403,     OK),
     "POST admin.activate_model":         (SIGN_IN, 403,     403,     403,     OK),
     "POST admin.change_roles":           (SIGN_IN, 403,     403,     403,     OK),
     "GET admin.confirm_deactivate":      (SIGN_IN, 403,     403,     403,     OK),

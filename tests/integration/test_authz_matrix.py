@@ -178,11 +178,9 @@ def observe(app, client, world: World, key: str, rules: list[Any]) -> tuple:
 
 
 def _literal(row: tuple) -> str:
-    return (
-        "("
-        + ", ".join("OK" if v == OK else "SIGN_IN" if v == SIGN_IN else str(v) for v in row)
-        + ")"
-    )
+    """The row as it is written in the table, columns aligned."""
+    names = ["OK" if v == OK else "SIGN_IN" if v == SIGN_IN else str(v) for v in row]
+    return "(" + "".join(f"{n + ',':<9}" for n in names[:-1]) + names[-1] + ")"
 
 
 @pytest.fixture
@@ -197,7 +195,8 @@ def test_every_route_has_a_row(app, client, world):
     lines = []
     for key in missing:
         observed = observe(app, client, world, key, found[key])
-        lines.append(f'    "{key}": {_literal(observed)},')
+        quoted = f'"{key}":'
+        lines.append(f"    {quoted:<37}{_literal(observed)},")
     message = ""
     if missing:
         message += (
