@@ -30,6 +30,7 @@ TARGET_LABELS = {
     "api_tokens": "API token",
     "app_settings": "Setting",
 }
+NEWEST_FIRST = (AuditEvent.at.desc(), AuditEvent.id.desc())
 CSV_COLUMNS = [
     "time_utc",
     "actor",
@@ -79,7 +80,9 @@ class AuditFilters:
 
     @property
     def active(self) -> bool:
-        return any((self.actor, self.action, self.target_type, self.q, self.date_from, self.date_to))
+        return any(
+            (self.actor, self.action, self.target_type, self.q, self.date_from, self.date_to)
+        )
 
     def args(self, **changes: Any) -> dict[str, Any]:
         """Query parameters that keep these filters (pages, the CSV link)."""
@@ -127,7 +130,7 @@ def audit_trail() -> Any:
     events: list[AuditEvent] = []
     has_older = False
     if not filters.errors:
-        query = filters.apply(AuditEvent.select()).order_by(AuditEvent.id.desc())
+        query = filters.apply(AuditEvent.select()).order_by(*NEWEST_FIRST)
         rows = list(query.offset((filters.page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1))
         events, has_older = rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
     html = render_page_or_fragment(
@@ -182,13 +185,16 @@ def _csv_lines(filters: AuditFilters) -> Iterator[str]:
         return buffer.getvalue()
 
     yield line(CSV_COLUMNS)
-    before: int | None = None
+    last: AuditEvent | None = None
     while True:
         with database.connection_context():
             query = filters.apply(AuditEvent.select())
-            if before is not None:
-                query = query.where(AuditEvent.id < before)
-            batch = list(query.order_by(AuditEvent.id.desc()).limit(CSV_BATCH))
+            if last is not None:  # keyset: after the last row sent, in the same order
+                query = query.where(
+                    (AuditEvent.at < last.at)
+                    | ((AuditEvent.at == last.at) & (AuditEvent.id < last.id))
+                )
+            batch = list(query.order_by(*NEWEST_FIRST).limit(CSV_BATCH))
         for event in batch:
             yield line(
                 [
@@ -205,4 +211,4 @@ def _csv_lines(filters: AuditFilters) -> Iterator[str]:
             )
         if len(batch) < CSV_BATCH:
             return
-        before = batch[-1].id
+        last = batch[-1]
