@@ -118,8 +118,44 @@ TABLE: dict[str, tuple] = {
 # Request bodies: pages post {"form": {...}} ("{assistant_id}" etc. are filled from the seeded
 # ids); the API takes {"json": {...}}. Without a row here, an empty form / no body is sent.
 BODIES: dict[str, dict] = {
-    "POST runs.start": {"form": {"topic": "tides"}},
+    "POST admin.change_roles": {"form": {"roles": "staff"}},
+    "POST admin.create_model": {
+        "form": {"name": "New model", "model_id": "openai/new-model", "provider": "openai"}
+    },
+    "POST admin.create_user": {
+        "form": {
+            "name": "New person",
+            "email": "new.person@school.example",
+            "password": "a long password",
+            "password_confirm": "a long password",
+            "roles": "student",
+        }
+    },
+    "POST admin.update_model": {
+        "form": {"name": "Renamed model", "model_id": "openai/renamed", "provider": "openai"}
+    },
+    "POST admin.update_retention": {"form": {"retention_days": "30"}},
     "POST api.start_execution": {"json": {"inputs": {"topic": "tides"}}},
-    "POST runs.feedback": {"form": {"value": "up"}},
+    "POST auth.create_token": {"form": {"name": "CI", "scopes": "assistants:read"}},
+    "POST builder.add_field": {
+        "form": {"label": "Grade", "name": "grade", "field_type": "short_text"}
+    },
+    "POST builder.add_prompt": {
+        "form": {"name": "Third", "content": "More {{topic}}", "model_id": "{ai_model_id}"}
+    },
+    "POST builder.create": {"form": {"name": "New assistant", "audience": "staff"}},
+    "POST builder.move_field": {"form": {"direction": "down"}},
+    "POST builder.move_prompt": {"form": {"direction": "up"}},
+    "POST builder.stage_prompt": {"form": {"action": "join"}},
     "POST builder.update_details": {"form": {"name": "Renamed", "audience": "staff"}},
+    "POST builder.update_field": {
+        "form": {"label": "Subject", "name": "topic", "field_type": "short_text"}
+    },
+    "POST builder.update_prompt": {
+        "form": {"name": "Also", "content": "And also {{topic}}", "model_id": "{ai_model_id}"}
+    },
+    "POST builder.delete_prompt": {"form": {"confirm": "yes"}},
+    "POST runs.feedback": {"form": {"value": "up"}},
+    "POST runs.retry": {"form": {"step": "1"}},
+    "POST runs.start": {"form": {"topic": "tides"}},
 }

@@ -72,10 +72,13 @@ class World:
         assistant = make.assistant(
             user=owner,
             status="approved",  # audience: the default, staff and administrators
-            fields=[{"name": "topic", "label": "Topic"}],
-            prompts=[{"name": "Answer", "content": "Tell me about {{topic}}", "model": model}],
+            fields=[{"name": "topic", "label": "Topic"}, {"name": "level", "label": "Level"}],
+            prompts=[
+                {"name": "Answer", "content": "Tell me about {{topic}}", "model": model},
+                {"name": "Also", "content": "Also {{topic}}", "model": model, "position": 1},
+            ],
         )
-        prompt = assistant.ordered_prompts()[0]
+        first, prompt = assistant.ordered_prompts()  # the second: it can move up and join
         now = utcnow()
         run = Execution.create(
             assistant=assistant,
@@ -88,7 +91,7 @@ class World:
         )
         PromptResult.create(
             execution=run,
-            prompt=prompt,
+            prompt=first,
             step=1,
             prompt_name="Answer",
             status="completed",
@@ -135,9 +138,14 @@ def outcome(response) -> str | int:
     return status
 
 
-def call(app, client, world: World, key: str, rule: Any, actor: str) -> str | int:
+def call(
+    app, client, world: World, key: str, rule: Any, actor: str, prepare: Any = None
+) -> str | int:
+    """One request as `actor` on fresh objects (`prepare(ids)` may change them first)."""
     method, endpoint = key.split(" ", 1)
     ids = world.seed()
+    if prepare is not None:
+        prepare(ids)
     missing = sorted(set(rule.arguments) - set(ids))
     assert not missing, (
         f"{key}: no seeded object for URL argument(s) {missing}; add one to World.seed() in "

@@ -54,8 +54,24 @@ def sign_in() -> Any:
                 audit("user.signed_in", user, f"{user.email} signed in")
                 return redirect(_safe_next(data.get("next")), code=303)
             errors = {"_form": GENERIC_FAILURE}
+            _audit_failed_sign_in(data["email"])
     status = 422 if errors else 200
     return render_template("auth/sign_in.html", values=values, errors=errors), status
+
+
+def _audit_failed_sign_in(email: str) -> None:
+    """For administrators only: the page says the same thing whatever the reason."""
+    known = User.by_email(email)
+    if known is None:
+        reason = "no such account"
+    elif not known.is_active:
+        reason = "account deactivated"
+    elif not known.password_hash:
+        reason = "account signs in with SSO only"
+    else:
+        reason = "wrong password"
+    email = User.normalize_email(email)[:320]
+    audit("user.sign_in_failed", known, f"Failed sign-in as {email}: {reason}", email=email)
 
 
 @bp.post("/sign-out")
