@@ -119,8 +119,8 @@ class AuditFilters:
 
 
 def _distinct(column: Any) -> list[str]:
-    rows = AuditEvent.select(column).where(column.is_null(False)).distinct().order_by(column)
-    return [value for (value,) in rows.tuples()]
+    rows: Any = AuditEvent.select(column).where(column.is_null(False)).distinct().order_by(column)
+    return [row[0] for row in rows.tuples()]
 
 
 @bp.get("/admin/audit")
