@@ -65,6 +65,15 @@ def trail(make, admin):
         record("model.activated", actor=None, target=None, summary='=HYPERLINK("x") activated'),
         dt.datetime(2026, 3, 3, 9, 0),
     )
+    at(
+        record(
+            "user.sign_in_failed",
+            actor=None,
+            summary="Failed sign-in as x@school.example: no such account",
+            ip="203.0.113.9",
+        ),
+        dt.datetime(2026, 2, 1, 9, 0),
+    )
     return {"staff": staff, "assistant": assistant}
 
 
@@ -76,12 +85,15 @@ def test_newest_first_with_who_what_and_details(client, trail):
         '=HYPERLINK("x") activated',
         "Edited “Essay helper”: name",
         "Created “Essay helper”",
+        "Failed sign-in as x@school.example: no such account",
     ]
     assert summaries(html)[0].endswith("signed in")  # today: the admin's own sign-in, on top
     words = text(html)
     assert "2026-03-02 09:00:00 teacher@school.example assistant.edited Assistant" in words
     assert 'Details changed ["name"]' in words
     assert "2026-03-03 09:00:00 system model.activated" in words
+    assert "2026-02-01 09:00:00 anonymous 203.0.113.9 user.sign_in_failed" in words
+    assert f'<a href="/assistants/{trail["assistant"].id}/edit">Assistant' in html
     assert 'href="/admin/audit.csv"' in html and "Audit trail" in words
 
 
@@ -90,10 +102,14 @@ def test_newest_first_with_who_what_and_details(client, trail):
     [
         ({"actor": "TEACHER@school"}, ["Edited “Essay helper”: name", "Created “Essay helper”"]),
         ({"actor": "system"}, ['=HYPERLINK("x") activated']),
+        ({"actor": "anonymous"}, ["Failed sign-in as x@school.example: no such account"]),
         ({"action": "assistant.created"}, ["Created “Essay helper”"]),
         ({"target_type": "assistant_architects", "q": "edited"}, ["Edited “Essay helper”: name"]),
         ({"date_from": "2026-03-02", "date_to": "2026-03-02"}, ["Edited “Essay helper”: name"]),
-        ({"date_to": "2026-03-01"}, ["Created “Essay helper”"]),
+        (
+            {"date_to": "2026-03-01"},
+            ["Created “Essay helper”", "Failed sign-in as x@school.example: no such account"],
+        ),
         ({"q": "nothing like this"}, []),
     ],
 )
@@ -185,7 +201,8 @@ def test_csv_neutralises_formulas_and_reads_in_batches(client, trail, monkeypatc
     by_action = {r[2]: r for r in rows[1:]}
     assert by_action["model.activated"][5] == '\'=HYPERLINK("x") activated'
     assert by_action["model.activated"][1] == "system"
-    assert len(rows) == 1 + 5  # sign-in, three events, and the export itself (written first)
+    assert by_action["user.sign_in_failed"][1] == "anonymous"
+    assert len(rows) == 1 + 6  # sign-in, four events, and the export itself (written first)
 
 
 # --- settings: retention -----------------------------------------------------------------------

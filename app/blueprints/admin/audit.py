@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Response, render_template, request
+from flask import Response, render_template, request, url_for
 
 from app.blueprints.admin import bp
 from app.db import database, utcnow
@@ -100,8 +100,10 @@ class AuditFilters:
 
     def apply(self, query: Any) -> Any:
         if self.actor:
-            if self.actor.lower() in ("system", "-"):
-                query = query.where(AuditEvent.actor_email.is_null())
+            if self.actor.lower() == "system":  # the CLI and background work
+                query = query.where(AuditEvent.actor_email.is_null() & AuditEvent.ip.is_null())
+            elif self.actor.lower() == "anonymous":  # from the web, not signed in
+                query = query.where(AuditEvent.actor_email.is_null() & AuditEvent.ip.is_null(False))
             else:
                 query = query.where(AuditEvent.actor_email.contains(self.actor.lower()))
         if self.action:
@@ -116,6 +118,28 @@ class AuditFilters:
             end = dt.datetime.combine(self.date_to + dt.timedelta(days=1), dt.time())
             query = query.where(AuditEvent.at < end)
         return query
+
+
+def actor_label(event: AuditEvent) -> str:
+    """Who, when no account did it: someone on the web not signed in, or the system (CLI, jobs)."""
+    if event.actor_email:
+        return event.actor_email
+    return "anonymous" if event.ip else "system"
+
+
+TARGET_PAGES = {
+    "assistant_architects": ("builder.edit", "assistant_id"),
+    "tool_executions": ("runs.show", "execution_id"),
+    "ai_models": ("admin.edit_model", "ai_model_id"),
+}
+
+
+def target_link(event: AuditEvent) -> str | None:
+    page = TARGET_PAGES.get(event.target_type or "")
+    if page is None or not (event.target_id or "").isdigit():
+        return None
+    endpoint, argument = page
+    return url_for(endpoint, **{argument: int(event.target_id or 0)})
 
 
 def _distinct(column: Any) -> list[str]:
@@ -142,6 +166,8 @@ def audit_trail() -> Any:
         actions=_distinct(AuditEvent.action),
         target_types=_distinct(AuditEvent.target_type),
         target_labels=TARGET_LABELS,
+        actor_label=actor_label,
+        target_link=target_link,
     )
     return html, 422 if filters.errors else 200
 
@@ -199,7 +225,7 @@ def _csv_lines(filters: AuditFilters) -> Iterator[str]:
             yield line(
                 [
                     event.at.isoformat(timespec="seconds") + "Z",
-                    event.actor_email or "system",
+                    actor_label(event),
                     event.action,
                     event.target_type or "",
                     event.target_id or "",
