@@ -130,8 +130,16 @@ def test_every_successful_post_writes_an_audit_row(app, client, make, key, actor
     if key in REFUSED_ON_CONTENT:
         assert status == 422, f"{key} as {actor}: {status}"
         return  # refused on its content: nothing changed, so nothing to record
-    assert status < 400, f"{key} as {actor} answered {status}: give it a body in BODIES"
-    assert written, f"{key} as {actor} answered {status} but wrote no audit row"
+    assert status < 400, (
+        f"{key} as {actor} answered {status}: give it a body that succeeds in "
+        "tests/integration/authz_table.py BODIES"
+    )
+    assert written, (
+        f"{key} as {actor} answered {status} but wrote no audit row. If it changed something, "
+        "call security.audit(); if this request changed nothing, make it change something (a "
+        "body in authz_table.BODIES, or PREPARE here); if it never changes state, add it to "
+        "READ_ONLY_POSTS."
+    )
     for event in written:
         assert event.summary and event.action
         if key != "POST auth.sign_out":
