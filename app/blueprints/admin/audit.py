@@ -139,7 +139,8 @@ def target_link(event: AuditEvent) -> str | None:
     if page is None or not (event.target_id or "").isdigit():
         return None
     endpoint, argument = page
-    return url_for(endpoint, **{argument: int(event.target_id or 0)})
+    values: dict[str, Any] = {argument: int(event.target_id or 0)}
+    return url_for(endpoint, **values)
 
 
 def _distinct(column: Any) -> list[str]:
