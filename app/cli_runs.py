@@ -49,8 +49,19 @@ def run_assistant(assistant_id: int, as_email: str, inputs: tuple[str, ...], as_
         raise click.ClickException(f"No active account {as_email}.")
     assistant = Assistant.get_or_none(Assistant.id == assistant_id)
     if assistant is None or not assistant.can_run(user):
-        raise click.ClickException(f"Assistant {assistant_id} not found.")  # 404, not 403
+        # The pages' 404: whether it exists or is not theirs to run, the answer is the same.
+        raise click.ClickException(
+            f"Assistant {assistant_id} not found for {user.email}: it does not exist, or "
+            "they may not run it."
+        )
     execution = start_execution(assistant, user, _parse_inputs(inputs))
+    record(
+        "execution.started",
+        actor=user,
+        target=execution,
+        summary=f"Ran “{assistant.name}” (CLI)",
+        details={"assistant": assistant.id, "via": "cli"},
+    )
     settings = RunnerSettings.from_config(current_app.config)
     worker = threading.Thread(target=_claim_until, args=(execution.id, settings), daemon=True)
     worker.start()
@@ -144,11 +155,17 @@ def cancel_run(execution_id: int, as_email: str) -> None:
         raise click.ClickException(f"No active account {as_email}.")
     execution = Execution.visible_to(user).where(Execution.id == execution_id).first()
     if execution is None:
-        raise click.ClickException(f"Run {execution_id} not found.")
+        raise click.ClickException(
+            f"Run {execution_id} not found for {user.email}: it does not exist, or is not theirs."
+        )
     if not request_cancel(execution):
         raise click.ClickException(f"Run {execution_id} had already finished ({execution.status}).")
     record(
-        "execution.cancelled", actor=user, target=execution, summary=f"Stopped run {execution_id}"
+        "execution.cancelled",
+        actor=user,
+        target=execution,
+        summary=f"Stopped run {execution_id} (CLI)",
+        details={"via": "cli"},
     )
     click.echo(f"Run {execution_id} is stopping.")
 

@@ -66,6 +66,7 @@ class Config:
     )
     MODEL_TEST_TIMEOUT_SECONDS = float(os.environ.get("MODEL_TEST_TIMEOUT_SECONDS") or 10)
     API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "600 per minute")  # per token, per process
+    RETENTION_SWEEP_SECONDS = float(os.environ.get("RETENTION_SWEEP_SECONDS") or 900)
     SSE_KEEPALIVE_SECONDS = float(os.environ.get("SSE_KEEPALIVE_SECONDS") or 15)
 
     DEMO_MODEL = os.environ.get("DEMO_MODEL", "on") != "off"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from app.db import database
 from app.models import AIModel, Assistant, ChainPrompt, InputField, User
+from app.models.audit import record
 
 EXAMPLES_EMAIL = "examples@assistant-architect.local"
 DEMO_MODEL_ID = "demo/offline"
@@ -33,12 +34,17 @@ def load_demo_data() -> list[str]:
     """Idempotent: creates what is missing and says what it created."""
     created: list[str] = []
     with database.atomic():
-        if AIModel.get_or_none(AIModel.model_id == DEMO_MODEL_ID) is None:
-            created.append(f"model {DEMO_MODEL_NAME}")
+        model_missing = AIModel.get_or_none(AIModel.model_id == DEMO_MODEL_ID) is None
         model = ensure_demo_model()
+        if model_missing:
+            created.append(f"model {DEMO_MODEL_NAME}")
+            summary = f"Added the model {model.name} ({model.model_id}) with the demo data"
+            record("model.created", actor=None, target=model, summary=summary)
         if Assistant.get_or_none(Assistant.name == EXAMPLE_NAME) is None:
-            _create_example(model)
+            example = _create_example(model)
             created.append(f"assistant {EXAMPLE_NAME}")
+            summary = f"Created the example assistant “{example.name}” with the demo data"
+            record("assistant.created", actor=None, target=example, summary=summary)
     return created
 
 

@@ -15,16 +15,18 @@ from app.chain.doorbell import PostgresListener
 from app.chain.pool import RunnerPool
 from app.chain.settings import RunnerSettings
 from app.db import database, is_postgres
+from app.retention import RetentionSweeper
 
 log = logging.getLogger(__name__)
 
 shutting_down = threading.Event()
 _pool: RunnerPool | None = None
 _listener: PostgresListener | None = None
+_sweeper: RetentionSweeper | None = None
 
 
 def start_background(app: Any) -> None:
-    global _pool, _listener
+    global _pool, _listener, _sweeper
     if _pool is not None:
         return
     if is_postgres():
@@ -34,6 +36,8 @@ def start_background(app: Any) -> None:
     _pool = RunnerPool(RunnerSettings.from_config(app.config))
     _pool.start()
     log.info("runner.started", extra={"pool_size": _pool.settings.pool_size})
+    _sweeper = RetentionSweeper(float(app.config["RETENTION_SWEEP_SECONDS"]))
+    _sweeper.start()
 
 
 def begin_shutdown() -> None:
@@ -45,6 +49,8 @@ def begin_shutdown() -> None:
     if shutting_down.is_set():
         return
     shutting_down.set()
+    if _sweeper is not None:
+        _sweeper.stop()
     if _pool is None:
         return
     from gevent import monkey

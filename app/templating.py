@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask, current_app, request
 
 from app.assistant_lifecycle import pending_count
 from app.models.assistant import STATUS_LABELS
@@ -99,6 +99,22 @@ def _is_current(endpoint: str) -> bool:
     return False
 
 
+# The admin area's tabs: (label, endpoint, the admin view modules that belong to it).
+ADMIN_TABS: list[tuple[str, str, frozenset[str]]] = [
+    ("People", "admin.users", frozenset({"routes", "reset_links"})),
+    ("Approvals", "admin.approvals", frozenset({"approvals"})),
+    ("Models", "admin.models", frozenset({"models"})),
+    ("Audit trail", "admin.audit_trail", frozenset({"audit"})),
+    ("Settings", "admin.settings", frozenset({"settings"})),
+]
+
+
+def _admin_section() -> str:
+    """The admin view module that answered this request ("models", "audit" …)."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    return (getattr(view, "__module__", "") or "").rsplit(".", 1)[-1]
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
         htmx_config=HTMX_CONFIG,
@@ -106,6 +122,8 @@ def init_app(app: Flask) -> None:
         htmx_sse_file=HTMX_SSE_FILE,
         nav_items=_nav_items,
         is_current=_is_current,
+        ADMIN_TABS=ADMIN_TABS,
+        admin_section=_admin_section,
         current_user=current_user,
         render_markdown=render_markdown,
         ROLES=ROLES,

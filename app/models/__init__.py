@@ -5,6 +5,7 @@ from app.models.assistant import Assistant, ChainPrompt, InputField
 from app.models.audit import AuditEvent
 from app.models.execution import Execution, ExecutionEvent, ExecutionMessage, PromptResult
 from app.models.identity import PasswordResetToken, UserIdentity
+from app.models.setting import AppSetting
 from app.models.token import ApiToken
 from app.models.user import Role, User, UserRole
 from app.models.version import AssistantVersion
@@ -27,12 +28,14 @@ ALL_MODELS = [
     AssistantVersion,
     UserIdentity,
     PasswordResetToken,
+    AppSetting,
 ]
 
 __all__ = [
     "ALL_MODELS",
     "AIModel",
     "ApiToken",
+    "AppSetting",
     "Assistant",
     "AssistantVersion",
     "AuditEvent",

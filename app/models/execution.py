@@ -96,6 +96,7 @@ class Execution(BaseModel):
             (("user", "started_at"), False),  # my runs
             (("assistant", "started_at"), False),
             (("status", "lease_expires_at"), False),  # the sweeper
+            (("completed_at",), False),  # retention (app.retention)
         )
 
     if TYPE_CHECKING:  # set by Peewee at runtime

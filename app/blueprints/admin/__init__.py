@@ -2,4 +2,11 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__)
 
-from app.blueprints.admin import approvals, models, reset_links, routes  # noqa: E402, F401
+from app.blueprints.admin import (  # noqa: E402, F401
+    approvals,
+    audit,
+    models,
+    reset_links,
+    routes,
+    settings,
+)

@@ -40,12 +40,14 @@ def _sign_in_page(values: dict, errors: dict, status: int) -> Any:
     return html, status
 
 
-def _failure_reason(email: str) -> str:
+def _failure(email: str) -> tuple[User | None, str]:
     """For the audit trail only; the person sees one message whatever went wrong."""
     user = User.by_email(email)
     if user is None:
-        return "unknown_email"
-    return "wrong_password" if user.is_active else "deactivated"
+        return None, "unknown_email"
+    if not user.is_active:
+        return user, "deactivated"
+    return user, "wrong_password" if user.password_hash else "sso_only"
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
@@ -68,7 +70,10 @@ def sign_in() -> Any:
                 login_user(user)
                 sign_in_succeeded(user, "password")
                 return redirect(safe_next(data.get("next")), code=303)
-            sign_in_failed("password", _failure_reason(data["email"]), email=data["email"])
+            known, reason = _failure(data["email"])
+            sign_in_failed(
+                "password", reason, user=known, email=User.normalize_email(data["email"])
+            )
             errors = {"_form": GENERIC_FAILURE}
     return _sign_in_page(values, errors, 422 if errors else 200)
 

@@ -12,6 +12,13 @@ from app.oidc_accounts import SignInResult
 from app.security import audit
 
 METHOD_LABELS = {"password": "password", "oidc": "single sign-on"}
+# Reasons a password sign-in fails, in words for the audit page (the codes stay in details).
+REASON_TEXT = {
+    "unknown_email": "no such account",
+    "wrong_password": "wrong password",
+    "deactivated": "account deactivated",
+    "sso_only": "account signs in with SSO only",
+}
 
 
 def sign_in_succeeded(user: User, method: str, **details: Any) -> None:
@@ -33,7 +40,8 @@ def sign_in_failed(
         "user.sign_in_failed",
         actor=None,
         target=user,
-        summary=f"Sign-in of {who} with {METHOD_LABELS[method]} refused: {reason}",
+        summary=f"Sign-in of {who} with {METHOD_LABELS[method]} refused: "
+        f"{REASON_TEXT.get(reason, reason)}",
         details={"method": method, "reason": reason, "email": email, **details},
         ip=request.remote_addr,
         request_id=g.get("request_id"),
