@@ -1,0 +1,133 @@
+"""Import and export against the database; the format itself is in ``aistudio`` (no Flask here).
+
+``import_document(raw, owner, on_imported)`` imports each assistant of the file in its own
+transaction (one failing never stops the others), always ``pending_approval`` and owned by the
+importer; ``on_imported(assistant, report)`` runs inside that transaction (the caller's audit).
+``export_document_for(ids)`` writes the chosen assistants, in the order asked.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from peewee import DatabaseError
+
+from app.db import database, utcnow
+from app.interchange import aistudio
+from app.interchange.aistudio import FormatError, Plan, Report
+from app.interchange.models_map import ModelChoice
+from app.models import AIModel, Assistant, ChainPrompt, InputField, User
+
+log = logging.getLogger(__name__)
+
+__all__ = ["FormatError", "Report", "export_document_for", "import_document", "model_choices"]
+
+
+def model_choices() -> list[ModelChoice]:
+    return [
+        ModelChoice(m.id, m.name, m.model_id, m.provider, m.is_active)
+        for m in AIModel.select().order_by(AIModel.id)
+    ]
+
+
+def import_document(
+    raw: bytes | str,
+    owner: User,
+    on_imported: Callable[[Assistant, Report], None] = lambda a, r: None,
+) -> list[Report]:
+    """A report per assistant of the file; FormatError when the file as a whole is unreadable."""
+    items = aistudio.read_document(raw)
+    models = model_choices()
+    reports = []
+    for number, item in enumerate(items, start=1):
+        problem = _unstorable(item)
+        if problem:
+            plan, report = None, aistudio.Report(number, _name_of(item, number), errors=[problem])
+        else:
+            plan, report = aistudio.convert_assistant(item, models, number)
+        if plan is not None:
+            try:
+                with database.atomic():
+                    assistant = _create(plan, owner)
+                    report.assistant_id = assistant.id
+                    on_imported(assistant, report)
+            except DatabaseError as exc:
+                log.warning("import of assistant %s failed: %s", number, exc)
+                report.assistant_id = None
+                report.errors.append(
+                    "The database refused it, so nothing of it was saved. "
+                    f"({str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__})"
+                )
+        reports.append(report)
+    return reports
+
+
+def _name_of(item: Any, number: int) -> str:
+    name = item.get("name") if isinstance(item, dict) else None
+    return name[:120] if isinstance(name, str) and "\x00" not in name else f"Assistant {number}"
+
+
+def _unstorable(value: Any) -> str | None:
+    """Text no database here can hold: NUL characters, unpaired surrogates (found by walking)."""
+    stack = [value]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, dict):
+            stack.extend(current.keys())
+            stack.extend(current.values())
+        elif isinstance(current, list):
+            stack.extend(current)
+        elif isinstance(current, str):
+            if "\x00" in current:
+                return "It contains a NUL character (\\u0000), which cannot be stored. Remove it."
+            try:
+                current.encode()
+            except UnicodeEncodeError:
+                return "It contains broken Unicode (an unpaired surrogate). Fix the text."
+    return None
+
+
+def _create(plan: Plan, owner: User) -> Assistant:
+    now = utcnow()
+    assistant = Assistant.create(
+        **plan.values, status="pending_approval", user=owner, created_at=now, updated_at=now
+    )
+    for values in plan.fields:
+        InputField.create(assistant=assistant, **values)
+    for prompt in plan.prompts:
+        values = {k: v for k, v in prompt.items() if k != "model_choice_id"}
+        ChainPrompt.create(assistant=assistant, model=prompt["model_choice_id"], **values)
+    return assistant
+
+
+def missing_ids(ids: Iterable[int]) -> list[int]:
+    wanted = list(dict.fromkeys(ids))
+    found = {a.id for a in Assistant.select(Assistant.id).where(Assistant.id.in_(wanted))}
+    return [i for i in wanted if i not in found]
+
+
+def export_document_for(ids: Iterable[int]) -> dict[str, Any]:
+    """AI Studio's document for these assistants (ids must exist: see ``missing_ids``)."""
+    wanted = list(dict.fromkeys(ids))
+    by_id = {a.id: a for a in Assistant.select().where(Assistant.id.in_(wanted))}
+    namer = aistudio.model_namer(model_choices())
+    items = []
+    for assistant_id in wanted:
+        assistant = by_id[assistant_id]
+        info = {
+            "name": assistant.name,
+            "description": assistant.description,
+            "status": assistant.status,
+            "image_path": assistant.image_path,
+            "is_parallel": assistant.is_parallel,
+            "timeout_seconds": assistant.timeout_seconds,
+        }
+        items.append(aistudio.export_assistant(info, assistant.definition(), namer))
+    return aistudio.export_document(items)
+
+
+def export_filename(count: int) -> str:
+    stamp = utcnow().strftime("%Y%m%d-%H%M%S")
+    return f"assistants-{count}-{stamp}.json" if count != 1 else f"assistant-{stamp}.json"
