@@ -52,7 +52,7 @@ class _Lenient(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    error_messages = {"type": "must be an object"}  # noqa: RUF012 (marshmallow's own attribute)
+    error_messages = {"type": "must be an object"}
     NULL_IS_MISSING: tuple[str, ...] = ()
 
     @pre_load
