@@ -143,6 +143,70 @@ class ExportRequestSchema(Schema):
     )
 
 
+# --- API responses (documented in app/openapi.py) ---------------------------------------------
+class ImportLinksSchema(Schema):
+    self = fields.String(required=True, metadata={"description": "The assistant in this API."})
+    page = fields.String(required=True, metadata={"description": "Its page in the builder."})
+
+
+class ImportReportSchema(Schema):
+    number = fields.Integer(
+        required=True, metadata={"description": "Its place in the file, from 1."}
+    )
+    name = fields.String(required=True)
+    imported = fields.Boolean(required=True)
+    assistant_id = fields.Integer(allow_none=True, required=True)
+    errors = fields.List(
+        fields.String(), required=True, metadata={"description": "Why it was not imported."}
+    )
+    models = fields.List(
+        fields.String(), required=True, metadata={"description": "How each model name mapped."}
+    )
+    renumbered = fields.List(
+        fields.String(),
+        required=True,
+        metadata={"description": "prompt_N_output references rewritten (0-based → 1-based)."},
+    )
+    notes = fields.List(
+        fields.String(),
+        required=True,
+        metadata={"description": "Renamed fields, converted options, parallel groups …"},
+    )
+    findings = fields.List(
+        fields.Dict(keys=fields.String(), values=fields.String()),
+        required=True,
+        metadata={"description": "The builder's checks: {severity, message}."},
+    )
+    links = fields.Nested(ImportLinksSchema)
+
+
+class ImportResultSchema(Schema):
+    imported = fields.Integer(required=True, metadata={"description": "How many were created."})
+    assistants = fields.List(
+        fields.Nested(ImportReportSchema),
+        required=True,
+        metadata={"description": "A report per assistant of the file, in its order."},
+    )
+
+
+class AIStudioDocumentSchema(Schema):
+    """AI Studio's JSON format v1.0 (as exported; the import reads the same)."""
+
+    version = fields.String(required=True, metadata={"enum": [FORMAT_VERSION]})
+    exported_at = fields.String(required=True, metadata={"format": "date-time"})
+    export_source = fields.String(required=True)
+    assistants = fields.List(
+        fields.Dict(),
+        required=True,
+        metadata={
+            "description": "Each: name, description, status, image_path, is_parallel, "
+            "timeout_seconds, prompts[] (name, content, system_context, model_name, position, "
+            "parallel_group, input_mapping, timeout_seconds; prompt_N_output counted from 0) "
+            "and input_fields[] (name, label, field_type, position, options)."
+        },
+    )
+
+
 def explain_errors(messages: Any, raw: Any) -> list[str]:
     """marshmallow's nested messages as plain lines naming the prompt or field they are about."""
     lines: list[str] = []
@@ -188,4 +252,5 @@ def _item_label(key: str, index: int, items: Any) -> str:
 
 assistant_file_schema = AssistantFileSchema()
 export_request_schema = ExportRequestSchema()
+import_result_schema = ImportResultSchema()
 __all__ = ["FORMAT_VERSION", "ValidationError", "assistant_file_schema", "explain_errors"]
