@@ -8,7 +8,8 @@ from flask import Response, json, render_template, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.blueprints.admin import bp
-from app.htmx import render_page_or_fragment
+from app.errors import render_error
+from app.htmx import is_fragment_request, render_page_or_fragment
 from app.interchange import service
 from app.interchange.aistudio import MAX_BYTES, FormatError, Report
 from app.models import Assistant, User
@@ -35,6 +36,26 @@ def _page(status: int = 200, **context: Any) -> Any:
     if context.get("reports") is not None or context.get("file_error"):
         return render_page_or_fragment(PAGE, REPORT, **values), status
     return render_template(PAGE, **values), status
+
+
+@bp.url_value_preprocessor
+def _import_body_limit(endpoint: str | None, _values: Any) -> None:
+    """This route's own limit (DESIGN §8: imports ≤ 10 MiB), set before the CSRF check reads the
+    form: url_value_preprocessors run before every before_request function."""
+    if endpoint == "admin.import_file":
+        request.max_content_length = MAX_BYTES + MULTIPART_SLACK
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def _too_large(exc: RequestEntityTooLarge) -> Any:
+    """Above the limit the CSRF check stops the request before any view: say what the limit is
+    (no user is loaded yet, so only the message; htmx swaps it as a 422 fragment)."""
+    if request.endpoint != "admin.import_file":
+        return render_error(413)
+    if is_fragment_request():
+        fragment = render_template(REPORT, file_error=TOO_BIG, reports=None, filename=None)
+        return fragment, 422
+    return render_error(413, TOO_BIG)
 
 
 @bp.get("/admin/interchange")
@@ -78,7 +99,6 @@ def audit_summary(filename: str, reports: list[Report], via: dict[str, str]) -> 
 @bp.post("/admin/interchange/import")
 @admin_required
 def import_file() -> Any:
-    request.max_content_length = MAX_BYTES + MULTIPART_SLACK
     try:
         upload = request.files.get("file")
     except RequestEntityTooLarge:
