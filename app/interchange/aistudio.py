@@ -459,7 +459,7 @@ def _collapse_groups(
     """Positions by prompt id after parallel groups collapse where that is safe (DESIGN §8)."""
     definition = {"fields": [{"name": n} for n in field_names], "prompts": prompts}
     index = ChainIndex(definition)
-    id_of_step = {step.number: step.id for step in index.steps}
+    id_of_step = {step.number: int(step.prompt["id"]) for step in index.steps}
     uses: dict[int, set[int]] = {p["id"]: set() for p in prompts}  # prompt → prompts it uses
     for prompt in prompts:
         for reference in references_to(definition, prompt["id"]):
@@ -630,7 +630,7 @@ def model_namer(models: Sequence[ModelChoice]) -> Callable[[Mapping[str, Any] | 
     by_id = {m.id: m for m in models}
 
     def name(ref: Mapping[str, Any] | None) -> str | None:
-        model = by_id.get(ref.get("id")) if isinstance(ref, Mapping) else None
+        model = by_id.get(ref.get("id") or 0) if isinstance(ref, Mapping) else None
         return export_name(model, models)
 
     return name

@@ -22,7 +22,7 @@ _WHOLE = "must be a whole number"
 
 
 def _text(*, required: bool = False, max_len: int = 255, min_len: int = 0, **kwargs: Any) -> Any:
-    messages = {"invalid": _TEXT, "required": "is missing", "null": "is missing"}
+    messages: dict[str, Any] = {"invalid": _TEXT, "required": "is missing", "null": "is missing"}
     rule = validate.Length(
         min=min_len,
         max=max_len,

@@ -1,4 +1,4 @@
-"""Import and export in AI Studio's JSON format v1.0: the admin page, the API, real runs, round trips."""
+"""AI Studio JSON import and export: the admin page, the API, real runs, round trips."""
 
 from __future__ import annotations
 
