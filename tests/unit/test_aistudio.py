@@ -1,4 +1,4 @@
-"""AI Studio's format without a database: reading, converting, renumbering, model mapping, export."""
+"""AI Studio's format without a database: reading, converting, renumbering, models, export."""
 
 from __future__ import annotations
 
@@ -176,7 +176,7 @@ def test_renumbering_zero_based_references_everywhere():
     )
     plan, report = convert_assistant(item, MODELS, 1)
     assert plan is not None
-    a, b, c = plan.prompts
+    _, b, c = plan.prompts
     assert b["content"] == "After ${prompt_1_output} and {{ prompt_1_output }}"
     assert b["system_context"] == "Ctx {{prompt_1_output}}"
     assert (
