@@ -223,7 +223,7 @@ def _interchange_paths(spec: APISpec) -> None:
                     "422": {
                         "description": "Nothing was imported: the file is unreadable (wrong "
                         "version, broken JSON …) or every assistant failed (see `assistants`).",
-                        "content": {PROBLEM: {"schema": "Problem"}},
+                        "content": {PROBLEM: {"schema": "ImportProblem"}},
                     },
                     **_errors(400, 403, 413),
                 },
@@ -276,6 +276,7 @@ def openapi_document() -> dict[str, Any]:
         ("Problem", schemas.ProblemSchema),
         ("ExportRequest", interchange.ExportRequestSchema),
         ("ImportResult", interchange.ImportResultSchema),
+        ("ImportProblem", interchange.ImportProblemSchema),
         ("AIStudioDocument", interchange.AIStudioDocumentSchema),
     ):
         spec.components.schema(name, schema=schema)

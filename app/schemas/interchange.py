@@ -12,6 +12,7 @@ from typing import Any
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, pre_load, validate
 
 from app.chain.definition import MAX_CONTENT_CHARS, MAX_PROMPTS, shorten
+from app.schemas.api import ProblemSchema
 
 FORMAT_VERSION = "1.0"
 MAX_TIMEOUT_SECONDS = 3600
@@ -186,6 +187,17 @@ class ImportResultSchema(Schema):
         fields.Nested(ImportReportSchema),
         required=True,
         metadata={"description": "A report per assistant of the file, in its order."},
+    )
+
+
+class ImportProblemSchema(ProblemSchema):
+    """The 422 of an import: problem details, plus why each assistant failed."""
+
+    imported = fields.Integer(required=True, metadata={"description": "0: nothing was imported."})
+    assistants = fields.List(
+        fields.Nested(ImportReportSchema),
+        required=True,
+        metadata={"description": "A report per assistant; empty when the file is unreadable."},
     )
 
 
