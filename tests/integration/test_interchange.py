@@ -582,3 +582,38 @@ def test_api_export_writes_model_names_back_unambiguously(client, make):
         "azure/gpt-4o",
     ]
     assert AIModel.select().count() == 2
+
+
+# --- the CLI ------------------------------------------------------------------------------------
+def test_cli_imports_as_a_named_administrator_and_exports_back(runner, make, tmp_path):
+    admin = make.user(roles=("administrator",), email="ops@school.example")
+    ensure_demo_model()
+    path = FIXTURES / "unknown_field_type.json"
+    result = runner.invoke(args=["assistants", "import", str(path), "--as", admin.email])
+    assert result.exit_code == 0, result.output
+    assert "✗ 1. Field day scheduler: not imported" in result.output
+    assert "1 of 2 imported." in result.output
+    imported = Assistant.get()
+    assert (imported.user_id, imported.status) == (admin.id, "pending_approval")
+    assert AuditEvent.get(AuditEvent.action == "assistant.imported").details["via"] == "cli"
+    out = tmp_path / "out.json"
+    result = runner.invoke(
+        args=["assistants", "export", str(imported.id), "--as", admin.email, "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(out.read_text())["assistants"][0]["name"] == "Reading log coach"
+    assert AuditEvent.get(AuditEvent.action == "assistants.exported").actor_id == admin.id
+
+
+def test_cli_refuses_non_administrators_and_bad_files(runner, make):
+    staff = make.user(roles=("staff",))
+    admin = make.user(roles=("administrator",))
+    path = str(FIXTURES / "single_prompt.json")
+    result = runner.invoke(args=["assistants", "import", path, "--as", staff.email])
+    assert result.exit_code == 1 and "is not an active administrator" in result.output
+    broken = str(FIXTURES / "wrong_version.json")
+    result = runner.invoke(args=["assistants", "import", broken, "--as", admin.email])
+    assert result.exit_code == 1 and "only AI Studio's format version" in result.output
+    result = runner.invoke(args=["assistants", "export", "424242", "--as", admin.email])
+    assert result.exit_code == 1 and "No assistant with id 424242." in result.output
+    assert Assistant.select().count() == 0
