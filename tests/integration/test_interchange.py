@@ -306,6 +306,9 @@ def test_htmx_upload_answers_the_report_fragment(client, auth, admin):
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and "<html" not in html
     assert html.lstrip().startswith('<div id="import-report"')
+    # The export list comes along out of band, so the new assistant can be ticked at once.
+    oob = html[html.index('<section id="export-section"') :]
+    assert 'hx-swap-oob="true"' in oob.split(">")[0] and "Parent Email Polisher" in oob
 
 
 def test_imports_write_the_audit_trail(client, auth, admin):

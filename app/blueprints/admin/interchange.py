@@ -34,6 +34,7 @@ def _page(status: int = 200, **context: Any) -> Any:
         **context,
     }
     if context.get("reports") is not None or context.get("file_error"):
+        values["oob_export"] = is_fragment_request() and context.get("reports") is not None
         return render_page_or_fragment(PAGE, REPORT, **values), status
     return render_template(PAGE, **values), status
 
