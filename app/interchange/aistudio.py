@@ -30,6 +30,7 @@ from app.chain.definition import (
     MAX_PROMPTS,
     PROMPT_OUTPUT,
     ChainIndex,
+    as_int,
     parse_mapping_value,
     shorten,
 )
@@ -583,6 +584,7 @@ def export_assistant(
     prompts = copy.deepcopy(list(definition["prompts"]))
     ordered = [prompts[s.index] for s in ChainIndex({"prompts": prompts}).steps]
     renumber_outputs(ordered, lambda n: n - 1 if n >= 1 else None, {f["name"] for f in fields})
+    layout = _positions_out(ordered)
     return {
         "name": info["name"],
         "description": info.get("description") or "",
@@ -596,12 +598,12 @@ def export_assistant(
                 "content": p["content"],
                 "system_context": p.get("system_context"),
                 "model_name": model_name(p.get("model")),
-                "position": p["position"],
-                "parallel_group": p.get("parallel_group"),
+                "position": layout[i][0],
+                "parallel_group": layout[i][1],
                 "input_mapping": dict(p.get("input_mapping") or {}) or None,
                 "timeout_seconds": p.get("timeout_seconds"),
             }
-            for p in ordered
+            for i, p in enumerate(ordered)
         ],
         "input_fields": [
             {
@@ -614,6 +616,44 @@ def export_assistant(
             for position, f in enumerate(fields)
         ],
     }
+
+
+def _positions_out(ordered: list[dict[str, Any]]) -> list[tuple[int, int | None]]:
+    """(position, parallel_group) per prompt in step order, as AI Studio reads them.
+
+    AI Studio orders by position and runs the prompts of one ``parallel_group`` together, so each
+    prompt gets its own position (no tie leaves ``prompt_N_output`` ambiguous) and the prompts of
+    one stage share a group that no other stage uses: their own when they all carry the same one,
+    else a new number. A prompt alone in its stage has no group (the stages are what runs). Only a
+    stage whose prompts carry different groups keeps one shared position, which the importer also
+    reads as one stage.
+    """
+    stages: dict[int, list[int]] = {}
+    for index, prompt in enumerate(ordered):
+        stages.setdefault(as_int(prompt.get("position")), []).append(index)
+    known = [p.get("parallel_group") for p in ordered if isinstance(p.get("parallel_group"), int)]
+    spare = max(known, default=0) + 1
+    taken: set[int] = set()
+    result: list[tuple[int, int | None]] = []
+    position = 0
+    for members in stages.values():
+        groups = {ordered[i].get("parallel_group") for i in members}
+        if len(members) == 1:
+            result.append((position, None))
+            position += 1
+            continue
+        group = next(iter(groups)) if len(groups) == 1 else None
+        if len(groups) > 1 and groups != {None} and None not in groups:
+            result.extend((position, ordered[i].get("parallel_group")) for i in members)
+            taken |= {g for g in groups if g is not None}
+            position += 1
+            continue
+        if group is None or group in taken:
+            group, spare = spare, spare + 1
+        taken.add(group)
+        result.extend((position + k, group) for k in range(len(members)))
+        position += len(members)
+    return result
 
 
 def export_document(assistants: list[dict[str, Any]], now: dt.datetime | None = None) -> dict:

@@ -427,3 +427,29 @@ def test_fuzz_arbitrary_json_never_raises(value):
 @given(st.binary(max_size=200))
 def test_fuzz_arbitrary_bytes_never_raise(raw):
     _check(raw)
+
+
+@pytest.mark.parametrize(
+    ("stages", "expected"),
+    [
+        # (position, parallel_group) per prompt in step order → what the file says
+        ([(0, None), (1, None)], [(0, None), (1, None)]),
+        ([(0, None), (0, None), (1, 3)], [(0, 4), (1, 4), (2, None)]),  # a new group; alone: none
+        ([(0, 2), (0, 2), (1, None)], [(0, 2), (1, 2), (2, None)]),  # their own group
+        ([(0, 2), (0, 2), (1, 2), (1, 2)], [(0, 2), (1, 2), (2, 3), (3, 3)]),  # never two stages
+        ([(0, 1), (0, None)], [(0, 2), (1, 2)]),
+        ([(0, 1), (0, 2), (1, None)], [(0, 1), (0, 2), (1, None)]),  # different groups: shared
+    ],
+)
+def test_stages_are_written_as_positions_and_groups(stages, expected):
+    prompts = [
+        {"name": f"P{i}", "content": "x", "position": p, "sort_order": i, "parallel_group": g}
+        for i, (p, g) in enumerate(stages)
+    ]
+    out = aistudio.export_assistant(
+        {"name": "Name", "status": "draft"}, {"fields": [], "prompts": prompts}, lambda r: None
+    )
+    assert [(p["position"], p["parallel_group"]) for p in out["prompts"]] == expected
+    back, _ = convert_assistant({**out, "input_fields": []}, MODELS, 1)
+    assert back is not None
+    assert [p["position"] for p in back.prompts] == [p for p, _ in stages]
