@@ -631,7 +631,7 @@ def _positions_out(ordered: list[dict[str, Any]]) -> list[tuple[int, int | None]
     stages: dict[int, list[int]] = {}
     for index, prompt in enumerate(ordered):
         stages.setdefault(as_int(prompt.get("position")), []).append(index)
-    known = [p.get("parallel_group") for p in ordered if isinstance(p.get("parallel_group"), int)]
+    known = [g for p in ordered if isinstance(g := p.get("parallel_group"), int)]
     spare = max(known, default=0) + 1
     taken: set[int] = set()
     result: list[tuple[int, int | None]] = []
