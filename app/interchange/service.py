@@ -47,6 +47,7 @@ def import_document(
             plan, report = None, aistudio.Report(number, _name_of(item, number), errors=[problem])
         else:
             plan, report = aistudio.convert_assistant(item, models, number)
+        _make_storable(report)
         if plan is not None:
             try:
                 with database.atomic():
@@ -66,7 +67,19 @@ def import_document(
 
 def _name_of(item: Any, number: int) -> str:
     name = item.get("name") if isinstance(item, dict) else None
-    return name[:120] if isinstance(name, str) and "\x00" not in name else f"Assistant {number}"
+    return storable(name[:120]) if isinstance(name, str) else f"Assistant {number}"
+
+
+def storable(text: str) -> str:
+    """Text as the audit trail and the database can keep it (reports quote the file's text)."""
+    return text.replace("\x00", "�").encode("utf-8", "replace").decode("utf-8")
+
+
+def _make_storable(report: Report) -> None:
+    report.name = storable(report.name)
+    for lines in (report.errors, report.models, report.renumbered, report.notes):
+        lines[:] = [storable(line) for line in lines]
+    report.findings = [{k: storable(v) for k, v in f.items()} for f in report.findings]
 
 
 def _unstorable(value: Any) -> str | None:
