@@ -113,6 +113,8 @@ def test_documented_examples_import_and_run_on_the_demo_model(client, auth, admi
     assert "Offline demo" in html and "no other model exists: the offline demo" in html
     assert "No problems found." in html
     assert all(p.model_id == demo.id for p in assistant.ordered_prompts())
+    for page in (f"/assistants/{assistant.id}/edit", f"/assistants/{assistant.id}/run"):
+        assert client.get(page).status_code == 200  # a foreign image_path shows our default icon
     done = run_to_end(assistant, INPUTS[name])
     assert done.status == "completed", done.error_message
     steps = results(done)
