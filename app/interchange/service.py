@@ -107,11 +107,20 @@ def _create(plan: Plan, owner: User) -> Assistant:
     assistant = Assistant.create(
         **plan.values, status="pending_approval", user=owner, created_at=now, updated_at=now
     )
-    for values in plan.fields:
-        InputField.create(assistant=assistant, **values)
-    for prompt in plan.prompts:
-        values = {k: v for k, v in prompt.items() if k != "model_choice_id"}
-        ChainPrompt.create(assistant=assistant, model=prompt["model_choice_id"], **values)
+    if plan.fields:
+        rows = [{**values, "assistant": assistant.id, "created_at": now} for values in plan.fields]
+        InputField.insert_many(rows).execute()
+    rows = [
+        {
+            **{k: v for k, v in prompt.items() if k != "model_choice_id"},
+            "assistant": assistant.id,
+            "model": prompt["model_choice_id"],
+            "created_at": now,
+            "updated_at": now,
+        }
+        for prompt in plan.prompts
+    ]
+    ChainPrompt.insert_many(rows).execute()
     return assistant
 
 
@@ -125,6 +134,7 @@ def export_document_for(ids: Iterable[int]) -> dict[str, Any]:
     """AI Studio's document for these assistants (ids must exist: see ``missing_ids``)."""
     wanted = list(dict.fromkeys(ids))
     by_id = {a.id: a for a in Assistant.select().where(Assistant.id.in_(wanted))}
+    definitions = _definitions(wanted)
     namer = aistudio.model_namer(model_choices())
     items = []
     for assistant_id in wanted:
@@ -137,8 +147,43 @@ def export_document_for(ids: Iterable[int]) -> dict[str, Any]:
             "is_parallel": assistant.is_parallel,
             "timeout_seconds": assistant.timeout_seconds,
         }
-        items.append(aistudio.export_assistant(info, assistant.definition(), namer))
+        items.append(aistudio.export_assistant(info, definitions[assistant_id], namer))
     return aistudio.export_document(items)
+
+
+def _definitions(ids: list[int]) -> dict[int, dict[str, Any]]:
+    """What the export reads of ``Assistant.definition()``, for many assistants in two queries."""
+    found: dict[int, dict[str, Any]] = {i: {"fields": [], "prompts": []} for i in ids}
+    fields = (
+        InputField.select()
+        .where(InputField.assistant.in_(ids))
+        .order_by(InputField.assistant, InputField.position, InputField.id)
+    )
+    for field in fields:
+        owner_id: int = field.assistant_id  # type: ignore[attr-defined]
+        found[owner_id]["fields"].append(field.as_definition())
+    prompts = (
+        ChainPrompt.select()
+        .where(ChainPrompt.assistant.in_(ids))
+        .order_by(
+            ChainPrompt.assistant, ChainPrompt.position, ChainPrompt.sort_order, ChainPrompt.id
+        )
+    )
+    for prompt in prompts:
+        found[prompt.assistant_id]["prompts"].append(
+            {
+                "name": prompt.name,
+                "content": prompt.content,
+                "system_context": prompt.system_context,
+                "position": prompt.position,
+                "sort_order": prompt.sort_order,
+                "parallel_group": prompt.parallel_group,
+                "input_mapping": dict(prompt.input_mapping or {}),
+                "timeout_seconds": prompt.timeout_seconds,
+                "model": {"id": prompt.model_id} if prompt.model_id is not None else None,
+            }
+        )
+    return found
 
 
 def export_filename(count: int) -> str:
