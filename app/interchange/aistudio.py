@@ -458,19 +458,15 @@ def _collapse_groups(
     prompts: list[dict[str, Any]], field_names: set[str], report: Report
 ) -> dict[int, int]:
     """Positions by prompt id after parallel groups collapse where that is safe (DESIGN §8)."""
-    definition = {"fields": [{"name": n} for n in field_names], "prompts": prompts}
-    index = ChainIndex(definition)
-    id_of_step = {step.number: int(step.prompt["id"]) for step in index.steps}
-    uses: dict[int, set[int]] = {p["id"]: set() for p in prompts}  # prompt → prompts it uses
-    for prompt in prompts:
-        for reference in references_to(definition, prompt["id"]):
-            uses[id_of_step[reference.step]].add(prompt["id"])
     positions = {p["id"]: p["position"] for p in prompts}
     name = {p["id"]: p["name"] for p in prompts}
     groups: dict[int, list[int]] = {}
     for prompt in prompts:
         if prompt["parallel_group"] is not None:
             groups.setdefault(prompt["parallel_group"], []).append(prompt["id"])
+    if all(len({positions[m] for m in members}) < 2 for members in groups.values()):
+        return positions  # nothing to collapse: spare the who-uses-whom graph
+    uses = _uses(prompts, field_names)
     for group, members in sorted(groups.items(), key=lambda g: min(positions[m] for m in g[1])):
         spots = sorted({positions[m] for m in members})
         if len(spots) < 2:
@@ -488,6 +484,18 @@ def _collapse_groups(
             f"{', '.join(str(s) for s in spots)}); later prompts move up."
         )
     return positions
+
+
+def _uses(prompts: list[dict[str, Any]], field_names: set[str]) -> dict[int, set[int]]:
+    """Prompt id → the ids of the prompts whose output it uses (valid or not)."""
+    definition = {"fields": [{"name": n} for n in field_names], "prompts": prompts}
+    index = ChainIndex(definition)
+    id_of_step = {step.number: int(step.prompt["id"]) for step in index.steps}
+    uses: dict[int, set[int]] = {p["id"]: set() for p in prompts}
+    for prompt in prompts:
+        for reference in references_to(definition, prompt["id"]):
+            uses[id_of_step[reference.step]].add(prompt["id"])
+    return uses
 
 
 def _why_not_collapse(
