@@ -79,6 +79,7 @@ def demo_load() -> None:
 
 
 def init_app(app: Flask) -> None:
+    from app import cli_interchange  # noqa: F401  (adds import/export to `flask assistants`)
     from app.cli_models import models_cli
     from app.cli_retention import runs_cli
     from app.cli_runs import assistants_cli, runner_cli

@@ -10,18 +10,19 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 
 from app.models.execution import EVENT_TYPES
 from app.schemas import api as schemas
+from app.schemas import interchange
 
 MAX_ID = 2**31 - 1
 MAX_SEQ = 999_999_999
 PROBLEM = "application/problem+json"
-READ, EXECUTE = "assistants:read", "assistants:execute"
+READ, EXECUTE, WRITE = "assistants:read", "assistants:execute", "assistants:write"
 ERRORS = {
     400: "Malformed request (not JSON, not an object, a bad resume point).",
     401: "No token, or it is unknown, revoked or expired, or its account is deactivated.",
     403: "The token lacks the scope this operation needs.",
     404: "Absent, or not yours to see.",
     409: "Conflict with the current state.",
-    413: "The body is larger than 1 MiB.",
+    413: "The body is larger than 1 MiB (imports: 10 MiB).",
     422: "Invalid inputs: a message per field in `errors`.",
     429: "Too many requests (see Retry-After).",
 }
@@ -174,6 +175,7 @@ def _paths(spec: APISpec) -> None:
             )
         },
     )
+    _interchange_paths(spec)
     spec.path(
         "/api/v1/openapi.json",
         operations={
@@ -188,6 +190,62 @@ def _paths(spec: APISpec) -> None:
                     }
                 },
             }
+        },
+    )
+
+
+def _interchange_paths(spec: APISpec) -> None:
+    file_schema = {"type": "string", "format": "binary", "description": "The JSON file."}
+    spec.path(
+        "/api/v1/assistants/import",
+        operations={
+            "post": _operation(
+                WRITE,
+                "Import assistants from an AI Studio JSON file (format 1.0; administrators)",
+                operationId="importAssistants",
+                requestBody={
+                    "required": True,
+                    "description": "Up to 10 MiB; up to 20 prompts per assistant. Each assistant "
+                    "is imported on its own, pending approval, owned by the caller.",
+                    "content": {
+                        "application/json": {"schema": "AIStudioDocument"},
+                        "multipart/form-data": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["file"],
+                                "properties": {"file": file_schema},
+                            }
+                        },
+                    },
+                },
+                responses={
+                    "200": _json("ImportResult", "At least one assistant was imported."),
+                    "422": {
+                        "description": "Nothing was imported: the file is unreadable (wrong "
+                        "version, broken JSON …) or every assistant failed (see `assistants`).",
+                        "content": {PROBLEM: {"schema": "ImportProblem"}},
+                    },
+                    **_errors(400, 403, 413),
+                },
+            )
+        },
+    )
+    spec.path(
+        "/api/v1/assistants/export",
+        operations={
+            "post": _operation(
+                WRITE,
+                "Export assistants to AI Studio's JSON format 1.0 (administrators)",
+                operationId="exportAssistants",
+                requestBody={
+                    "required": True,
+                    "content": {"application/json": {"schema": "ExportRequest"}},
+                },
+                responses={
+                    "200": _json("AIStudioDocument", "The file (prompt_N_output from 0)."),
+                    **_errors(400, 403, 413, 422),
+                },
+            )
         },
     )
 
@@ -216,6 +274,10 @@ def openapi_document() -> dict[str, Any]:
         ("Execution", schemas.ExecutionSchema),
         ("Cancel", schemas.CancelSchema),
         ("Problem", schemas.ProblemSchema),
+        ("ExportRequest", interchange.ExportRequestSchema),
+        ("ImportResult", interchange.ImportResultSchema),
+        ("ImportProblem", interchange.ImportProblemSchema),
+        ("AIStudioDocument", interchange.AIStudioDocumentSchema),
     ):
         spec.components.schema(name, schema=schema)
     for code, description in ERRORS.items():

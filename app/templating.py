@@ -104,6 +104,7 @@ ADMIN_TABS: list[tuple[str, str, frozenset[str]]] = [
     ("People", "admin.users", frozenset({"routes", "reset_links"})),
     ("Approvals", "admin.approvals", frozenset({"approvals"})),
     ("Models", "admin.models", frozenset({"models"})),
+    ("Import and export", "admin.interchange", frozenset({"interchange"})),
     ("Audit trail", "admin.audit_trail", frozenset({"audit"})),
     ("Settings", "admin.settings", frozenset({"settings"})),
 ]

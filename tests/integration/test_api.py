@@ -302,6 +302,8 @@ def test_openapi_document_describes_every_operation_and_the_bearer_scheme(client
         ("GET", "/api/v1/executions/{execution_id}"),
         ("GET", "/api/v1/executions/{execution_id}/events"),
         ("POST", "/api/v1/executions/{execution_id}/cancel"),
+        ("POST", "/api/v1/assistants/import"),
+        ("POST", "/api/v1/assistants/export"),
         ("GET", "/api/v1/openapi.json"),
     }
     execution = doc["components"]["schemas"]["Execution"]["properties"]

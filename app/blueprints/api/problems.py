@@ -48,6 +48,7 @@ def problem(
     *,
     errors: dict[str, str] | None = None,
     headers: list[tuple[str, str]] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> Response:
     body: dict[str, Any] = {
         "type": PROBLEM_TYPES.get(status, "about:blank"),
@@ -58,6 +59,7 @@ def problem(
     }
     if errors is not None:
         body["errors"] = errors
+    body.update(extra or {})  # members of a specific problem type (RFC 9457 §3.2)
     if g.get("request_id"):
         body["request_id"] = g.request_id
     response = Response(json.dumps(body), status=status, mimetype=PROBLEM_MIMETYPE)
