@@ -87,7 +87,8 @@ def test_newest_first_with_who_what_and_details(client, trail):
         "Created “Essay helper”",
         "Failed sign-in as x@school.example: no such account",
     ]
-    assert summaries(html)[0].endswith("signed in with password")  # today: the admin's own sign-in, on top
+    # today: the admin's own sign-in, on top
+    assert summaries(html)[0].endswith("signed in with password")
     words = text(html)
     assert "2026-03-02 09:00:00 teacher@school.example assistant.edited Assistant" in words
     assert 'Details changed ["name"]' in words
