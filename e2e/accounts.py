@@ -1,22 +1,26 @@
-"""The e2e accounts and the page steps that make them (work against any server)."""
+"""The e2e accounts and the page steps that make them (work against any server).
+
+Against a deployed server the accounts come from `flask qa seed`: give the suite the same
+QA_ADMIN_EMAIL / QA_ADMIN_PASSWORD (and QA_STAFF_*, QA_STUDENT_*) the seed was given. Locally the
+defaults below are used and the accounts are made through the pages.
+"""
 
 from __future__ import annotations
 
-ADMIN = {
-    "email": "admin@school.example",
-    "password": "a strong admin password",
-    "name": "Ada Admin",
-}
-STAFF = {
-    "email": "teacher@school.example",
-    "password": "a strong staff password",
-    "name": "Tom Teacher",
-}
-STUDENT = {
-    "email": "student@school.example",
-    "password": "a strong student pass",
-    "name": "Sam Student",
-}
+import os
+
+
+def _account(prefix: str, email: str, password: str, name: str) -> dict:
+    return {
+        "email": os.environ.get(f"{prefix}_EMAIL") or email,
+        "password": os.environ.get(f"{prefix}_PASSWORD") or password,
+        "name": name,
+    }
+
+
+ADMIN = _account("QA_ADMIN", "admin@school.example", "a strong admin password", "Ada Admin")
+STAFF = _account("QA_STAFF", "teacher@school.example", "a strong staff password", "Tom Teacher")
+STUDENT = _account("QA_STUDENT", "student@school.example", "a strong student pass", "Sam Student")
 
 
 def sign_in(page, url: str, who: dict) -> None:

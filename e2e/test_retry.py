@@ -14,15 +14,6 @@ from playwright.sync_api import Page, expect
 
 from e2e.accounts import sign_in
 from e2e.test_builder import add_text_field, new_assistant
-from tests.support.fake_openai import FakeOpenAIServer
-
-
-@pytest.fixture(scope="module")
-def fake_provider(live_server):
-    if not live_server["local"]:
-        pytest.fail("This flow needs the fake provider on loopback: run it without BASE_URL.")
-    with FakeOpenAIServer(tokens=30, token_delay_ms=10) as server:
-        yield server
 
 
 def add_fake_model(page: Page, url: str, base_url: str) -> str:
@@ -50,6 +41,7 @@ def add_prompt_with_model(page: Page, name: str, text: str, model: str) -> None:
     page.wait_for_load_state()
 
 
+@pytest.mark.local_only("the failing provider is the fake one on this machine's loopback")
 def test_retry_from_the_failed_prompt_completes(page: Page, live_server, accounts, fake_provider):
     url = live_server["url"]
     sign_in(page, url, accounts["admin"])
