@@ -43,7 +43,7 @@ def test_an_unknown_variable_fails_the_run_with_its_message(
     new_assistant(page, url, unique("Typo"))
     add_field(page, "Your text", "user_input")
     add_prompt(page, "Analyze", "Analyze this: {{user_inptu}}")  # saved: drafts may be unfinished
-    expect(page.get_by_text("Did you mean {{user_input}}?").first).to_be_visible()
+    expect(page.get_by_role("heading", name="Prompt 1: Analyze 1 problem")).to_be_visible()
     run_id = start_run(page, {"Your text": "Anything at all."})
     expect_failed_before_any_prompt(
         page,
@@ -73,7 +73,7 @@ def test_an_inactive_model_fails_the_run_with_its_message(
     admin.context.close()
 
     page.reload()
-    expect(page.get_by_text("which is turned off").first).to_be_visible()  # the builder says so
+    expect(page.get_by_role("heading", name="Prompt 1: Analyze 1 problem")).to_be_visible()
     run_id = start_run(page, {"Your text": "Anything at all."})
     expect_failed_before_any_prompt(
         page, run_id, f"uses the model “{model}”, which is turned off", sql

@@ -7,6 +7,7 @@ import re
 from playwright.sync_api import Browser, Page, expect
 
 from e2e.accounts import sign_in
+from e2e.pages import run_status
 
 EXAMPLE = "Analyze and summarize"
 
@@ -46,12 +47,20 @@ def test_reload_mid_run_resumes(page: Page, live_server, accounts) -> None:
     start_example(page, url, "Volcanoes release gas and molten rock from deep inside the earth.")
     expect(page.locator("#step-1-output")).to_contain_text("You asked me to")
     page.reload()
-    # Everything so far is there at once, and the stream continues to the end.
+    # Everything so far is there at once, the run is still going, and the stream continues.
     expect(page.locator("#step-1-output")).to_contain_text("You asked me to")
+    expect(run_status(page).get_by_text("Running", exact=True)).to_be_visible()
+    page.wait_for_function(  # the reloaded page keeps receiving: some pane grows after the reload
+        """(before) => document.querySelector('#step-1-output').innerText.length
+             + document.querySelector('#step-2-output').innerText.length > before""",
+        arg=len(page.locator("#step-1-output").inner_text())
+        + len(page.locator("#step-2-output").inner_text()),
+    )
     expect(page.locator("#run-status").get_by_text("Done", exact=True)).to_be_visible(
         timeout=30_000
     )
     expect(page.locator("#step-2-output")).to_contain_text("Summarize")
+    expect(page.locator("#step-1-output")).to_contain_text("words received; no model was called")
 
 
 def test_cancel_stops_the_run(page: Page, live_server, accounts) -> None:
@@ -70,6 +79,8 @@ def test_cancel_stops_the_run(page: Page, live_server, accounts) -> None:
 
 
 def test_hostile_output_stays_inert(page: Page, live_server, accounts) -> None:
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     url = live_server["url"]
     sign_in(page, url, accounts["staff"])
     hostile = (
@@ -82,6 +93,7 @@ def test_hostile_output_stays_inert(page: Page, live_server, accounts) -> None:
     )
     expect(page.locator("#step-1-output")).to_contain_text("<script>window.__pwned = 1</script>")
     assert page.evaluate("window.__pwned") is None
+    assert dialogs == []
     assert page.locator('a[href^="javascript"]').count() == 0
     assert page.locator("#step-1-output img, #step-1-output script").count() == 0
 
@@ -96,5 +108,8 @@ def test_run_without_javascript(browser: Browser, live_server, accounts) -> None
     expect(page.locator("#run-status").get_by_text("Done", exact=True)).to_be_visible(
         timeout=40_000
     )
-    expect(page.locator("#step-2-output")).to_contain_text("Summarize")
+    expect(page.locator("#step-1-output")).to_contain_text(
+        "You asked me to: Analyze this: Bees pollinate flowers."
+    )
+    expect(page.locator("#step-2-output")).to_contain_text("You asked me to: Summarize:")
     context.close()

@@ -16,6 +16,8 @@ ADMIN_PASSWORD = ADMIN["password"]
 @pytest.mark.first_run
 def test_first_run_setup_sign_in_and_catalog(page: Page, live_server: dict) -> None:
     url = live_server["url"]
+    if not live_server["local"] and page.goto(url + "/setup").status != 200:
+        pytest.skip("local only: this server already has its administrator (needs a fresh one)")
     page.goto(url + "/")
     expect(page).to_have_url(re.compile(r"/setup$"))
     expect(page.get_by_role("heading", name="Welcome to Assistant Architect")).to_be_visible()
