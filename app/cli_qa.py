@@ -1,7 +1,8 @@
 """`flask qa seed`: what the Playwright suite needs on a deployed server (idempotent).
 
 One account per role (emails and passwords from QA_<ROLE>_EMAIL / QA_<ROLE>_PASSWORD, a password
-generated and printed once when none is given), the offline demo model, and — with
+generated and printed once when none is given), the offline demo model and the example assistant
+(`flask demo load`), and — with
 --fake-provider-url — a model on a fake OpenAI-compatible server. Existing accounts are left as
 they are (their password is never overwritten), so running it twice changes nothing.
 """
@@ -18,7 +19,7 @@ from flask.cli import AppGroup
 
 from app import model_admin
 from app.db import database
-from app.demo import ensure_demo_model
+from app.demo import load_demo_data
 from app.models import AIModel, User
 from app.models.audit import record
 
@@ -105,10 +106,9 @@ def qa_seed(fake_provider_url: str) -> None:
     env = os.environ
     for role, email, name in QA_ACCOUNTS:
         click.echo(seed_account(role, email, name, env))
-    created = AIModel.get_or_none(AIModel.model_id == "demo/offline") is None
-    demo = ensure_demo_model()
-    if created:
-        record("model.created", actor=None, target=demo, summary="Demo model created by qa seed")
-    click.echo(f"model: {demo.name} ({demo.model_id}) {'created' if created else 'present'}.")
+    created = load_demo_data()  # the offline demo model and the example assistant the flows run
+    for what in created:
+        record("demo.created", actor=None, summary=f"Created the {what} by qa seed")
+    click.echo("demo: created " + ", ".join(created) if created else "demo: already present.")
     if fake_provider_url:
         click.echo(seed_fake_model(fake_provider_url.strip()))

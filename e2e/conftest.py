@@ -129,7 +129,7 @@ def sql(live_server: dict):
 
 @pytest.fixture(scope="session")
 def fake_provider(live_server: dict):
-    """The fake OpenAI-compatible server on loopback (local only: a deployed server can't reach it)."""
+    """The fake OpenAI-compatible server on loopback (a deployed server cannot reach it)."""
     if not live_server["local"]:
         pytest.skip("local only: the fake provider listens on this machine's loopback")
     from tests.support.fake_openai import FakeOpenAIServer

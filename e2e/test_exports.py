@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+from pathlib import Path
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page
 
 from e2e.accounts import sign_in
 from e2e.pages import add_field, add_prompt, expect_status, new_assistant, start_run, unique
@@ -28,7 +29,8 @@ def test_the_runs_csv_downloads_and_holds_the_outputs(page: Page, live_server, a
         page.get_by_role("link", name="Runs as CSV").click()
     download = info.value
     assert download.suggested_filename.endswith(".csv")
-    rows = list(csv.DictReader(io.StringIO(open(download.path(), encoding="utf-8-sig").read())))
+    text = Path(download.path()).read_text(encoding="utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(text)))
     assert [row["run id"] for row in rows] == [str(run_id)]
     row = rows[0]
     assert row["status"] == "completed"

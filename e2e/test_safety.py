@@ -68,13 +68,17 @@ def test_script_in_a_label_a_prompt_name_and_the_output_stays_text(
     sign_in(page, url, accounts["staff"])
     label = "<script>window.__pwned = 1; alert('label')</script>Your text"
     prompt_name = "<script>alert('name')</script>"
-    hostile_input = "<script>window.__pwned = 4; alert('output')</script><b onmouseover=alert(5)>hi</b>"
+    hostile_input = (
+        "<script>window.__pwned = 4; alert('output')</script><b onmouseover=alert(5)>hi</b>"
+    )
 
     new_assistant(page, url, unique("Hostile"))
     add_field(page, label, "user_input")
     add_prompt(page, prompt_name, "Analyze this: {{user_input}}")
     page.reload()
-    expect(page.get_by_text(label, exact=True).first).to_be_visible()  # the builder shows it as text
+    expect(
+        page.get_by_text(label, exact=True).first
+    ).to_be_visible()  # the builder shows it as text
     expect(page.get_by_text(prompt_name).first).to_be_visible()
 
     start_run(page, {label: hostile_input})  # the run form's field is labelled with the raw text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from app.models import AIModel, User
+from app.models import AIModel, Assistant, User
 from app.models.audit import AuditEvent
 
 ENV = {
@@ -30,6 +30,7 @@ def test_seed_creates_one_account_per_role_and_the_demo_model(runner):
     assert printed and student.check_password(printed.group(1))
     assert ENV["QA_ADMIN_PASSWORD"] not in result.output  # given passwords are never echoed
     assert AIModel.get(AIModel.model_id == "demo/offline").is_active
+    assert Assistant.get(Assistant.name == "Analyze and summarize").status == "approved"
     assert AuditEvent.select().where(AuditEvent.action == "user.created").count() == 3
 
 
@@ -43,7 +44,8 @@ def test_seed_twice_changes_nothing(runner):
         "administrator: admin@school.example already exists (administrator; active)" in again.output
     )
     assert {u.email: u.password_hash for u in User.select()} == hashes
-    assert AIModel.select().count() == 1
+    assert AIModel.select().count() == 1 and Assistant.select().count() == 1
+    assert "demo: already present." in again.output
     assert AuditEvent.select().where(AuditEvent.action == "user.created").count() == 3
 
 
