@@ -47,7 +47,7 @@ def add_person(page, url: str, who: dict, role: str) -> None:
     page.goto(url + "/admin/users")
     if page.get_by_text(who["email"], exact=True).count():
         return
-    form = page.locator("#new-user-form")
+    form = page.get_by_role("region", name="Add a person")
     form.get_by_label("Name").fill(who["name"])
     form.get_by_label("Email").fill(who["email"])
     form.get_by_label("Temporary password").fill(who["password"])

@@ -54,8 +54,7 @@ def live_server() -> Iterator[dict]:
     with temporary_database("aa_e2e") as database_url:
         port = server.free_port()
         env = server.server_env(database_url, port)
-        server.flask(env, "db", "upgrade")
-        server.flask(env, "demo", "load")
+        server.prepare_database(env)
         process = server.start(env, ARTIFACTS / "server.log")
         url = f"http://127.0.0.1:{port}"
         try:

@@ -18,6 +18,11 @@ def unique(prefix: str) -> str:
     return f"{prefix} {uuid.uuid4().hex[:6]}"
 
 
+def section(page: Page, name: str) -> Locator:
+    """A named region of a page, such as the builder's "Input fields", "Prompts", "Preview"."""
+    return page.get_by_role("region", name=name, exact=True)
+
+
 def run_status(page: Page) -> Locator:
     return page.get_by_role("region", name="Run status")
 
@@ -61,7 +66,7 @@ def new_assistant(page: Page, url: str, name: str, description: str = "An e2e ch
 
 
 def add_field(page: Page, label: str, name: str, kind: str = "Long text") -> None:
-    fields = page.get_by_role("region", name="Input fields")
+    fields = section(page, "Input fields")
     fields.get_by_label("Label").fill(label)
     fields.get_by_label("Name (variable)").fill(name)
     fields.get_by_label("Type").select_option(label=kind)

@@ -52,6 +52,26 @@ def flask(env: dict[str, str], *args: str) -> None:
     )
 
 
+PREPARE = """
+from app import create_app, migrate
+from app.demo import load_demo_data
+
+app = create_app()
+with app.app_context():
+    migrate.upgrade(app.config["MIGRATIONS_DIR"])
+    load_demo_data()
+"""
+
+
+def prepare_database(env: dict[str, str]) -> None:
+    """`flask db upgrade` and `flask demo load` in one process (one app import, not two)."""
+    result = subprocess.run(
+        [sys.executable, "-c", PREPARE], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    if result.returncode:
+        raise RuntimeError(f"preparing the database failed:\n{result.stderr[-2000:]}")
+
+
 def start(env: dict[str, str], log_path: Path) -> subprocess.Popen:
     log = log_path.open("wb")
     return subprocess.Popen(
