@@ -35,7 +35,7 @@ def server_env(database_url: str, port: int, **extra: str) -> dict[str, str]:
         "LITELLM_OFFLINE_MODE": "true",
         "HF_HUB_OFFLINE": "1",
         "FLASK_APP": "wsgi:app",
-        "DEMO_MODEL_DELAY_MS": "40",  # slow enough to watch an answer grow
+        "DEMO_MODEL_DELAY_MS": "30",  # slow enough to watch an answer grow
         "GRACEFUL_TIMEOUT": "5",  # at the end, open streams need not hold the suite up
     }
     env.update(extra)

@@ -7,7 +7,7 @@ import re
 from playwright.sync_api import Browser, Page, expect
 
 from e2e.accounts import sign_in
-from e2e.pages import output, run_status, step
+from e2e.pages import execution_id, output, run_status, step
 
 EXAMPLE = "Analyze and summarize"
 
@@ -58,17 +58,33 @@ def test_reload_mid_run_resumes(page: Page, live_server, accounts) -> None:
     expect(output(page, 1)).to_contain_text("words received; no model was called")
 
 
-def test_cancel_stops_the_run(page: Page, live_server, accounts) -> None:
+def test_cancel_stops_the_run(page: Page, live_server, accounts, sql) -> None:
     url = live_server["url"]
     sign_in(page, url, accounts["staff"])
     start_example(page, url, "Glaciers carve valleys over thousands of years.")
+    run_id = execution_id(page)
     expect(output(page, 1)).to_contain_text("You asked me to")
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Stop").click()
     expect(run_status(page).get_by_text("Stopped", exact=True)).to_be_visible(timeout=15_000)
     expect(step(page, 2).get_by_text("Not run", exact=True)).to_be_visible()
+    page.reload()  # what is stored, once the stop has settled
     partial = output(page, 1).inner_text()
+    assert "You asked me to" in partial  # what was written so far is kept
     assert "words received" not in partial  # the demo's closing line never came
+    if sql:
+        rows = sql(
+            "SELECT pr.status, pr.output_data, pr.input_data->>'processed_content', te.status "
+            "FROM prompt_results pr JOIN tool_executions te ON te.id = pr.execution_id "
+            "WHERE pr.execution_id = %s ORDER BY pr.step",
+            run_id,
+        )
+        assert len(rows) == 1 and rows[0][3] == "cancelled"  # prompt 2 never started
+        status, kept, sent, _ = rows[0]
+        from app.chain.demo_provider import demo_answer  # the answer it would have finished
+
+        full = demo_answer([{"role": "user", "content": sent}])
+        assert status == "cancelled" and 0 < len(kept) < len(full) and full.startswith(kept)
 
 
 def test_hostile_output_stays_inert(page: Page, live_server, accounts) -> None:
