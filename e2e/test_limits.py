@@ -29,7 +29,7 @@ def test_an_input_over_150_kib_is_refused_and_one_at_the_limit_runs(
     box.fill(too_long)
     page.get_by_role("button", name="Run", exact=True).click()
     expect(
-        page.get_by_text("Your answers are too long: 150 KiB of text, and the limit is 150 KiB.")
+        page.get_by_text("Your answers are too long: 151 KiB of text, and the limit is 150 KiB.")
     ).to_be_visible()
     expect(page).to_have_url(form_url)
     assert len(page.get_by_label("Your text").input_value()) == len(too_long)  # nothing lost
