@@ -59,6 +59,10 @@ def ids(admin_context: BrowserContext, live_server) -> dict[str, int]:
     return {"assistant": assistant, "run": run}
 
 
+def blocking_violations(page) -> list[dict]:
+    return [v for v in axe.run(page).response["violations"] if v["impact"] in BLOCKING]
+
+
 def describe(violations: list[dict]) -> str:
     lines = []
     for v in violations:
@@ -76,8 +80,7 @@ def test_no_serious_accessibility_violation(
     page = context.new_page()
     response = page.goto(live_server["url"] + PAGES[name].format(**ids))
     assert response is not None and response.status == 200
-    results = axe.run(page)
-    blocking = [v for v in results.response["violations"] if v["impact"] in BLOCKING]
+    blocking = blocking_violations(page)
     page.close()
     if signed_out:
         context.close()

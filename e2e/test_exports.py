@@ -34,6 +34,7 @@ def test_the_runs_csv_downloads_and_holds_the_outputs(page: Page, live_server, a
     assert [row["run id"] for row in rows] == [str(run_id)]
     row = rows[0]
     assert row["status"] == "completed"
+    assert row["user email"] == accounts["staff"]["email"]
     assert row["user_input"] == "Comets are icy bodies that grow tails near the sun."
     assert row["Analyze"].startswith(
         "**Offline demo — no AI.** You asked me to: Analyze this: Comets are icy bodies"
