@@ -81,10 +81,20 @@ def demo_load() -> None:
 def init_app(app: Flask) -> None:
     from app import cli_interchange  # noqa: F401  (adds import/export to `flask assistants`)
     from app.cli_models import models_cli
+    from app.cli_qa import qa_cli
     from app.cli_retention import runs_cli
     from app.cli_runs import assistants_cli, runner_cli
     from app.cli_tokens import tokens_cli
 
-    for group in (db_cli, users_cli, demo_cli, assistants_cli, runner_cli, models_cli, tokens_cli):
+    for group in (
+        db_cli,
+        users_cli,
+        demo_cli,
+        assistants_cli,
+        runner_cli,
+        models_cli,
+        tokens_cli,
+        qa_cli,
+    ):
         app.cli.add_command(group)
     app.cli.add_command(runs_cli)

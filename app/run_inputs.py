@@ -78,7 +78,8 @@ def parse_inputs(fields: list[Any], form: MultiDict, files: MultiDict) -> dict[s
             errors[f.name] = message
     if text_bytes > TEXT_LIMIT_BYTES:
         errors["_form"] = (
-            f"Your answers are too long: {text_bytes // 1024} KiB of text, and the limit is "
+            # Rounded up: one byte over the limit reads "151 KiB", never "150 KiB … limit 150 KiB".
+            f"Your answers are too long: {-(-text_bytes // 1024)} KiB of text, and the limit is "
             f"{TEXT_LIMIT_BYTES // 1024} KiB. Shorten them, or attach long texts as a file."
         )
     if errors:

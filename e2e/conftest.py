@@ -54,8 +54,7 @@ def live_server() -> Iterator[dict]:
     with temporary_database("aa_e2e") as database_url:
         port = server.free_port()
         env = server.server_env(database_url, port)
-        server.flask(env, "db", "upgrade")
-        server.flask(env, "demo", "load")
+        server.prepare_database(env)
         process = server.start(env, ARTIFACTS / "server.log")
         url = f"http://127.0.0.1:{port}"
         try:
@@ -84,6 +83,58 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "first_run: needs the server before any account exists")
+    config.addinivalue_line(
+        "markers", "local_only(reason): needs the local server (SQL, the fake provider)"
+    )
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """With BASE_URL, a test that needs the local server is skipped, saying why."""
+    marker = item.get_closest_marker("local_only")
+    if marker is not None and os.environ.get("BASE_URL"):
+        reason = marker.args[0] if marker.args else "needs the local server"
+        pytest.skip(f"local only: {reason}")
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    skipped = terminalreporter.stats.get("skipped", [])
+    if skipped and os.environ.get("BASE_URL"):
+        terminalreporter.section("not run against BASE_URL")
+        for report in skipped:
+            reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+            terminalreporter.line(f"{report.nodeid}: {reason}")
+
+
+@pytest.fixture(scope="session")
+def sql(live_server: dict):
+    """sql(query, *params) -> rows on the local server's database; None against BASE_URL, where
+    the tests check the same facts through the pages only."""
+    if not live_server["local"]:
+        yield None
+        return
+    import psycopg2
+
+    connection = psycopg2.connect(live_server["database_url"])
+    connection.autocommit = True
+
+    def run(query: str, *params: object) -> list[tuple]:
+        with connection.cursor() as cursor:
+            cursor.execute(query, params)
+            return cursor.fetchall()
+
+    yield run
+    connection.close()
+
+
+@pytest.fixture(scope="session")
+def fake_provider(live_server: dict):
+    """The fake OpenAI-compatible server on loopback (a deployed server cannot reach it)."""
+    if not live_server["local"]:
+        pytest.skip("local only: the fake provider listens on this machine's loopback")
+    from tests.support.fake_openai import FakeOpenAIServer
+
+    with FakeOpenAIServer(tokens=30, token_delay_ms=10) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

@@ -35,7 +35,8 @@ def server_env(database_url: str, port: int, **extra: str) -> dict[str, str]:
         "LITELLM_OFFLINE_MODE": "true",
         "HF_HUB_OFFLINE": "1",
         "FLASK_APP": "wsgi:app",
-        "DEMO_MODEL_DELAY_MS": "40",  # slow enough to watch an answer grow
+        "DEMO_MODEL_DELAY_MS": "30",  # slow enough to watch an answer grow
+        "GRACEFUL_TIMEOUT": "5",  # at the end, open streams need not hold the suite up
     }
     env.update(extra)
     return env
@@ -49,6 +50,26 @@ def flask(env: dict[str, str], *args: str) -> None:
         check=True,
         capture_output=True,
     )
+
+
+PREPARE = """
+from app import create_app, migrate
+from app.demo import load_demo_data
+
+app = create_app()
+with app.app_context():
+    migrate.upgrade(app.config["MIGRATIONS_DIR"])
+    load_demo_data()
+"""
+
+
+def prepare_database(env: dict[str, str]) -> None:
+    """`flask db upgrade` and `flask demo load` in one process (one app import, not two)."""
+    result = subprocess.run(
+        [sys.executable, "-c", PREPARE], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    if result.returncode:
+        raise RuntimeError(f"preparing the database failed:\n{result.stderr[-2000:]}")
 
 
 def start(env: dict[str, str], log_path: Path) -> subprocess.Popen:

@@ -9,6 +9,7 @@ import uuid
 from playwright.sync_api import Browser, Page, expect
 
 from e2e.accounts import sign_in
+from e2e.pages import section
 
 
 def new_assistant(page: Page, url: str, name: str) -> None:
@@ -23,7 +24,7 @@ def new_assistant(page: Page, url: str, name: str) -> None:
 
 
 def add_text_field(page: Page) -> None:
-    fields = page.locator("#fields")
+    fields = section(page, "Input fields")
     fields.get_by_label("Label").fill("Your text")
     fields.get_by_label("Name (variable)").press_sequentially("user_input")
     expect(fields.get_by_text("Prompts will use it as {{user_input}}")).to_be_visible()
@@ -35,7 +36,7 @@ def add_text_field(page: Page) -> None:
 
 def add_prompt(page: Page, name: str, text: str, variable: str) -> None:
     """Types `text`, then inserts `variable` from the palette at the cursor."""
-    page.locator("#prompts").get_by_role("link", name="Add a prompt").click()
+    section(page, "Prompts").get_by_role("link", name="Add a prompt").click()
     page.wait_for_load_state()
     page.get_by_label("Name").fill(name)
     content = page.get_by_label("Prompt", exact=True)
@@ -56,7 +57,7 @@ def test_build_the_seed_chain_and_preview_it(page: Page, live_server, accounts) 
     add_text_field(page)
     add_prompt(page, "Analyze", "Analyze this: ", "{{user_input}}")
     add_prompt(page, "Summarize", "Summarize: ", "{{prompt_1_output}}")
-    prompts = page.locator("#prompts")
+    prompts = section(page, "Prompts")
     expect(prompts.get_by_text("Analyze this: {{user_input}}")).to_be_visible()
     expect(prompts.get_by_text("Summarize: {{prompt_1_output}}")).to_be_visible()
 
@@ -96,7 +97,7 @@ def test_live_lint_and_a_rename_that_follows(page: Page, live_server, accounts) 
     page.get_by_label("Name").fill("Analyze input")
     page.get_by_role("button", name="Save prompt").click()
     expect(page.get_by_text("In “Summarize”: {{analyze}} → {{analyze-input}}")).to_be_visible()
-    expect(page.locator("#prompts").get_by_text("Summarize: {{analyze-input}}")).to_be_visible()
+    expect(section(page, "Prompts").get_by_text("Summarize: {{analyze-input}}")).to_be_visible()
     page.get_by_role("link", name="Edit the prompt “Summarize”").click()
     expect(page.get_by_label("Prompt", exact=True)).to_have_value("Summarize: {{analyze-input}}")
 
@@ -108,17 +109,17 @@ def test_the_builder_without_javascript(browser: Browser, live_server, accounts)
     sign_in(page, url, accounts["staff"])
     new_assistant(page, url, f"No script {uuid.uuid4().hex[:6]}")
 
-    fields = page.locator("#fields")
+    fields = section(page, "Input fields")
     fields.get_by_label("Label").fill("Your text")
     fields.get_by_label("Name (variable)").fill("BAD NAME")
     fields.get_by_role("button", name="Add field").click()
-    expect(page.locator("#fields").get_by_text("Use 1 to 24 lowercase letters")).to_be_visible()
-    expect(page.locator("#fields").get_by_label("Label")).to_have_value("Your text")
-    page.locator("#fields").get_by_label("Name (variable)").fill("user_input")
-    page.locator("#fields").get_by_role("button", name="Add field").click()
+    expect(section(page, "Input fields").get_by_text("Use 1 to 24 lowercase")).to_be_visible()
+    expect(section(page, "Input fields").get_by_label("Label")).to_have_value("Your text")
+    section(page, "Input fields").get_by_label("Name (variable)").fill("user_input")
+    section(page, "Input fields").get_by_role("button", name="Add field").click()
     expect(page.get_by_text("Added the field “Your text”")).to_be_visible()
 
-    page.locator("#prompts").get_by_role("link", name="Add a prompt").click()
+    section(page, "Prompts").get_by_role("link", name="Add a prompt").click()
     page.get_by_label("Name").fill("Analyze")
     page.get_by_label("Prompt", exact=True).fill("Analyze this: {{user_inptu}}")
     page.get_by_role("button", name="Check for problems").click()
@@ -127,7 +128,7 @@ def test_the_builder_without_javascript(browser: Browser, live_server, accounts)
     page.get_by_role("button", name="Add prompt").click()
     expect(page.get_by_text("Added the prompt “Analyze”.")).to_be_visible()
 
-    page.locator("#prompts").get_by_role("link", name="Add a prompt").click()
+    section(page, "Prompts").get_by_role("link", name="Add a prompt").click()
     page.get_by_label("Name").fill("Summarize")
     page.get_by_label("Prompt", exact=True).fill("Summarize: {{prompt_1_output}}")
     page.get_by_role("button", name="Add prompt").click()
@@ -138,7 +139,7 @@ def test_the_builder_without_javascript(browser: Browser, live_server, accounts)
     page.get_by_role("button", name="Move “Summarize” up").click()
     expect(page.get_by_text("{{prompt_1_output}} → {{prompt_2_output}}")).to_be_visible()
 
-    page.locator("#preview").get_by_label("Your text").fill("Tides")
+    section(page, "Preview").get_by_label("Your text").fill("Tides")
     page.get_by_role("button", name="Show what the models receive").click()
     expect(page.get_by_text("Analyze this: Tides")).to_be_visible()
     context.close()

@@ -13,16 +13,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from e2e.accounts import sign_in
+from e2e.pages import output, run_status, section, step
 from e2e.test_builder import add_text_field, new_assistant
-from tests.support.fake_openai import FakeOpenAIServer
-
-
-@pytest.fixture(scope="module")
-def fake_provider(live_server):
-    if not live_server["local"]:
-        pytest.fail("This flow needs the fake provider on loopback: run it without BASE_URL.")
-    with FakeOpenAIServer(tokens=30, token_delay_ms=10) as server:
-        yield server
 
 
 def add_fake_model(page: Page, url: str, base_url: str) -> str:
@@ -40,7 +32,7 @@ def add_fake_model(page: Page, url: str, base_url: str) -> str:
 
 
 def add_prompt_with_model(page: Page, name: str, text: str, model: str) -> None:
-    page.locator("#prompts").get_by_role("link", name="Add a prompt").click()
+    section(page, "Prompts").get_by_role("link", name="Add a prompt").click()
     page.wait_for_load_state()
     page.get_by_label("Name").fill(name)
     page.get_by_label("Model", exact=True).select_option(label=model)
@@ -50,6 +42,7 @@ def add_prompt_with_model(page: Page, name: str, text: str, model: str) -> None:
     page.wait_for_load_state()
 
 
+@pytest.mark.local_only("the failing provider is the fake one on this machine's loopback")
 def test_retry_from_the_failed_prompt_completes(page: Page, live_server, accounts, fake_provider):
     url = live_server["url"]
     sign_in(page, url, accounts["admin"])
@@ -66,19 +59,15 @@ def test_retry_from_the_failed_prompt_completes(page: Page, live_server, account
     page.get_by_role("link", name=re.compile("Run it|Test run")).first.click()
     page.get_by_label("Your text").fill("Tides rise twice a day.")
     page.get_by_role("button", name="Run", exact=True).click()
-    expect(page.locator("#run-status").get_by_text("Failed", exact=True)).to_be_visible(
-        timeout=30_000
-    )
-    expect(page.locator("#run-status")).to_contain_text("Prompt “Summarize” failed")
-    expect(page.locator("#step-1").get_by_text("Done", exact=True)).to_be_visible()
-    first_output = page.locator("#step-1-output").inner_text()
+    expect(run_status(page).get_by_text("Failed", exact=True)).to_be_visible(timeout=30_000)
+    expect(run_status(page)).to_contain_text("Prompt “Summarize” failed")
+    expect(step(page, 1).get_by_text("Done", exact=True)).to_be_visible()
+    first_output = output(page, 1).inner_text()
     failed_url = page.url
 
-    page.locator("#step-2").get_by_role("button", name="Retry from this prompt").click()
+    step(page, 2).get_by_role("button", name="Retry from this prompt").click()
     expect(page).not_to_have_url(failed_url)
     expect(page.get_by_text("a retry of")).to_be_visible()
-    expect(page.locator("#run-status").get_by_text("Done", exact=True)).to_be_visible(
-        timeout=30_000
-    )
-    assert page.locator("#step-1-output").inner_text() == first_output  # reused, not recomputed
-    expect(page.locator("#step-2-output")).to_contain_text("echo: Summarize")
+    expect(run_status(page).get_by_text("Done", exact=True)).to_be_visible(timeout=30_000)
+    assert output(page, 1).inner_text() == first_output  # reused, not recomputed
+    expect(output(page, 2)).to_contain_text("echo: Summarize")

@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from e2e.accounts import ADMIN
+from e2e.test_a11y import blocking_violations, describe
 
 ADMIN_EMAIL = ADMIN["email"]
 ADMIN_PASSWORD = ADMIN["password"]
@@ -16,9 +17,13 @@ ADMIN_PASSWORD = ADMIN["password"]
 @pytest.mark.first_run
 def test_first_run_setup_sign_in_and_catalog(page: Page, live_server: dict) -> None:
     url = live_server["url"]
+    if not live_server["local"] and page.goto(url + "/setup").status != 200:
+        pytest.skip("local only: this server already has its administrator (needs a fresh one)")
     page.goto(url + "/")
     expect(page).to_have_url(re.compile(r"/setup$"))
     expect(page.get_by_role("heading", name="Welcome to Assistant Architect")).to_be_visible()
+    blocking = blocking_violations(page)  # the one page only a fresh server shows
+    assert not blocking, describe(blocking)
 
     # The setup token from the server log is required in production.
     page.get_by_label("Setup token").fill("not-the-token")
