@@ -11,8 +11,8 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from app.chain import doorbell
-from app.chain.follow import follow_events
 from app.chain.chat import answer_message, claim_next_answer
+from app.chain.follow import follow_events
 from app.chain.queue import claim_next, request_cancel, start_execution
 from app.chain.runner import run_execution
 from app.chain.settings import RunnerSettings
@@ -157,7 +157,7 @@ def cancel_run(execution_id: int, as_email: str) -> None:
 @runner_cli.command("work")
 @click.option("--until-empty", is_flag=True, help="Exit when no run is queued.")
 def work(until_empty: bool) -> None:
-    """Run queued executions (and follow-up answers) in this process (a worker task, or a test's second process)."""
+    """Run queued executions and follow-up answers here (a worker task, a test's 2nd process)."""
     settings = RunnerSettings.from_config(current_app.config)
     count = 0
     while True:
