@@ -24,4 +24,4 @@ from app.blueprints.api import limits, problems  # noqa: E402
 problems.install(bp)
 limits.install(bp)
 
-from app.blueprints.api import routes, stream  # noqa: E402, F401
+from app.blueprints.api import chat, routes, stream  # noqa: E402, F401
