@@ -57,6 +57,7 @@ class UsageRow:
     week: dt.date | None
     key: int | None
     name: str
+    detail: str = ""  # a person's email
     runs: int = 0
     prompt_calls: int = 0
     chat_answers: int = 0
@@ -183,17 +184,18 @@ _KEYS = {
 }
 
 
-def _names(dimension: str, keys: set[int]) -> dict[int, str]:
+def _names(dimension: str, keys: set[int]) -> dict[int, tuple[str, str]]:
+    """key → (name, detail) for the rows of one dimension."""
     if not keys:
         return {}
     if dimension == "user":
         rows: Any = User.select(User.id, User.name, User.email).where(User.id.in_(list(keys)))
-        return {u.id: f"{u.name} <{u.email}>" for u in rows}
+        return {u.id: (u.name, u.email) for u in rows}
     if dimension == "assistant":
         rows = Assistant.select(Assistant.id, Assistant.name).where(Assistant.id.in_(list(keys)))
-        return {a.id: a.name for a in rows}
+        return {a.id: (a.name, "") for a in rows}
     rows = AIModel.select(AIModel.id, AIModel.name).where(AIModel.id.in_(list(keys)))
-    return {m.id: m.name for m in rows}
+    return {m.id: (m.name, "") for m in rows}
 
 
 def _fallback_name(dimension: str) -> str:
@@ -228,8 +230,9 @@ def _dimension(dimension: str, since: dt.datetime, until: dt.datetime) -> list[U
         found.cost += as_money(cost)
         found.unpriced += int(unpriced or 0)
     names = _names(dimension, {key for _, key in rows if key is not None})
+    missing = (_fallback_name(dimension), "")
     for (_, key), found in rows.items():
-        found.name = names.get(key, _fallback_name(dimension)) if key else _fallback_name(dimension)
+        found.name, found.detail = names.get(key, missing) if key else missing
     ordered = sorted(rows.values(), key=lambda r: (r.name.lower(), r.key or 0))
     return sorted(ordered, key=lambda r: r.week or dt.date.min, reverse=True)
 
@@ -265,8 +268,8 @@ def usage_report(start: dt.date, end: dt.date) -> UsageReport:
 
 
 CSV_HEADER = [
-    "dimension", "iso_week", "week_start", "id", "name", "runs", "prompt_calls", "chat_answers",
-    "tokens_in", "tokens_out", "cost", "unpriced_calls",
+    "dimension", "iso_week", "week_start", "id", "name", "email", "runs", "prompt_calls",
+    "chat_answers", "tokens_in", "tokens_out", "cost", "unpriced_calls",
 ]  # fmt: skip
 
 
@@ -284,6 +287,7 @@ def _cells(row: UsageRow) -> list[Any]:
         row.week.isoformat() if row.week else "",
         row.key if row.key is not None else "",
         row.name,
+        row.detail,
         row.runs,
         row.prompt_calls,
         row.chat_answers,

@@ -150,5 +150,6 @@ def _render_chat(kind: str, data: dict[str, Any], view: RunView, execution_id: i
         )
     if kind == "chat-complete":
         done = data.get("status") == "completed"
+        html += '<span id="chat-open-hint" hx-swap-oob="outerHTML"></span>'
         html += announce("The answer is ready." if done else "The answer failed.")
     return html
