@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from peewee import JOIN
+
 from app.chain import doorbell
 from app.chain.chat_context import ChatContext, build_context, run_pieces
 from app.chain.definition import ChainIndex
@@ -143,8 +145,10 @@ def ask(execution: Execution, user: User, raw_question: Any) -> Asked:
 
 
 def conversation(execution_id: int) -> list[ExecutionMessage]:
+    """The run's questions and answers, oldest first, with the answering model at hand."""
     return list(
-        ExecutionMessage.select()
+        ExecutionMessage.select(ExecutionMessage, AIModel)
+        .join(AIModel, JOIN.LEFT_OUTER)
         .where(ExecutionMessage.execution == execution_id)
         .order_by(ExecutionMessage.id)
     )

@@ -4,6 +4,7 @@ events of the same execution — on a real database and over real HTTP to the fa
 from __future__ import annotations
 
 import datetime as dt
+import time
 from decimal import Decimal
 
 import pytest
@@ -307,3 +308,33 @@ def test_the_answer_shows_its_tokens_and_cost_and_leaves_the_runs_totals(client,
     html = client.get(f"/runs/{run.id}").get_data(as_text=True)
     tokens = answer.tokens_in + answer.tokens_out
     assert f"{tokens} tokens · ${answer.cost:.4f}" in html
+
+
+def test_downloads_include_the_conversation(client, auth, seed):
+    run = completed_run(seed)
+    auth.sign_in(seed.user)
+    auth.post(f"/runs/{run.id}/messages", {"question": "Downloaded?"})
+    answer_all()
+    markdown = client.get(f"/runs/{run.id}/export.md").get_data(as_text=True)
+    assert "## Follow-up questions" in markdown and "**Question:** Downloaded?" in markdown
+    assert answer_text("Downloaded?") in markdown
+    document = client.get(f"/runs/{run.id}/export.json").get_json()
+    assert [m["role"] for m in document["follow_up"]] == ["user", "assistant"]
+    assert document["follow_up"][1]["content"] == answer_text("Downloaded?")
+
+
+def test_the_runner_pool_answers_questions(auth, seed):
+    from app.chain.pool import RunnerPool
+
+    run = completed_run(seed)
+    auth.sign_in(seed.user)
+    pool = RunnerPool(RunnerSettings(flush_interval=0.02, poll_interval=0.05, pool_size=2))
+    pool.start()
+    try:
+        auth.post(f"/runs/{run.id}/messages", {"question": "Pooled?"})
+        deadline = time.monotonic() + 10
+        while answers(run)[0].status != "completed" and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        pool.stop()
+    assert answers(run)[0].content == answer_text("Pooled?")
