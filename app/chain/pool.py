@@ -21,7 +21,7 @@ from app.chain.runner import run_execution
 from app.chain.settings import RunnerSettings
 from app.db import database
 from app.metrics import ACTIVE_RUNS
-from app.models import Execution
+from app.models import Execution, ExecutionMessage
 
 log = logging.getLogger("app.runner")
 RELEASED = dt.datetime(1970, 1, 1)  # an expired lease: claimable by any process right away
@@ -34,6 +34,7 @@ class RunnerPool:
         self._stopping = threading.Event()
         self._active: set[int] = set()
         self._answering: set[int] = set()  # executions whose follow-up answer we are writing
+        self._answer_turn = False
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
@@ -52,10 +53,7 @@ class RunnerPool:
                 if not self._slots.acquire(timeout=self.settings.poll_interval):
                     continue
                 try:
-                    execution = claim_next(self.settings) if not self._stopping.is_set() else None
-                    answer = None
-                    if execution is None and not self._stopping.is_set():
-                        answer = claim_next_answer(self.settings)
+                    execution, answer = self._claim()
                 except Exception:
                     log.exception("runner.claim_failed")
                     execution = answer = None
@@ -66,6 +64,18 @@ class RunnerPool:
                 else:
                     self._slots.release()
                     bell.wait(self.settings.poll_interval)
+
+    def _claim(self) -> tuple[Execution | None, ExecutionMessage | None]:
+        """A queued run or an unanswered question; when both wait they take turns, so a long
+        queue of runs never starves a follow-up answer (nor the other way round)."""
+        if self._stopping.is_set():
+            return None, None
+        self._answer_turn = not self._answer_turn
+        if self._answer_turn:
+            answer = claim_next_answer(self.settings)
+            return (None, answer) if answer else (claim_next(self.settings), None)
+        execution = claim_next(self.settings)
+        return (execution, None) if execution else (None, claim_next_answer(self.settings))
 
     def _launch(self, execution: Execution) -> None:
         with self._lock:
