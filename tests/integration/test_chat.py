@@ -338,3 +338,16 @@ def test_the_runner_pool_answers_questions(auth, seed):
     finally:
         pool.stop()
     assert answers(run)[0].content == answer_text("Pooled?")
+
+
+def test_queued_runs_and_questions_take_turns_in_the_pool(auth, seed):
+    from app.chain.pool import RunnerPool
+
+    run = completed_run(seed)
+    auth.sign_in(seed.user)
+    auth.post(f"/runs/{run.id}/messages", {"question": "Not starved?"})
+    for text in ("a", "b"):
+        start_execution(seed, seed.user, {"user_input": text})
+    pool = RunnerPool(FAST)  # not started: its claims are called by hand
+    claims = [pool._claim() for _ in range(2)]
+    assert sorted("run" if execution else "answer" for execution, _ in claims) == ["answer", "run"]
