@@ -11,6 +11,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from app.chain import doorbell
+from app.chain.chat import answer_message, claim_next_answer
 from app.chain.follow import follow_events
 from app.chain.queue import claim_next, request_cancel, start_execution
 from app.chain.runner import run_execution
@@ -173,12 +174,17 @@ def cancel_run(execution_id: int, as_email: str) -> None:
 @runner_cli.command("work")
 @click.option("--until-empty", is_flag=True, help="Exit when no run is queued.")
 def work(until_empty: bool) -> None:
-    """Run queued executions in this process (a worker task, or a test's second process)."""
+    """Run queued executions and follow-up answers here (a worker task, a test's 2nd process)."""
     settings = RunnerSettings.from_config(current_app.config)
     count = 0
     while True:
         execution = claim_next(settings)
         if execution is None:
+            answer = claim_next_answer(settings)
+            if answer is not None:
+                status = answer_message(answer.id, settings)
+                click.echo(f"follow-up answer {answer.id} on run {answer.execution_id}: {status}")
+                continue
             if until_empty:
                 break
             doorbell.wait(doorbell.QUEUE_KEY, settings.poll_interval)

@@ -154,7 +154,8 @@ def _paths(spec: APISpec) -> None:
                 responses={
                     "200": {
                         "description": "A comment first, keepalive comments while quiet; the "
-                        "stream closes after execution-complete, -error or -cancelled.",
+                        "stream closes after execution-complete, -error or -cancelled (or, "
+                        "following a follow-up answer, after chat-complete).",
                         "content": {"text/event-stream": {"schema": SSE_EVENT}},
                     },
                     "204": {"description": "The run finished and nothing is left after that seq."},
@@ -176,6 +177,33 @@ def _paths(spec: APISpec) -> None:
         },
     )
     _interchange_paths(spec)
+    spec.path(
+        "/api/v1/executions/{execution_id}/messages",
+        operations={
+            "get": _operation(
+                READ,
+                "The follow-up conversation on a run, oldest first",
+                operationId="listExecutionMessages",
+                parameters=[execution_id],
+                responses={"200": _json("MessageList", "The messages."), **_errors(403, 404)},
+            ),
+            "post": _operation(
+                EXECUTE,
+                "Ask a follow-up question on a completed run of yours; the answer is written "
+                "by a runner and streamed as chat-delta/chat-complete events of the run",
+                operationId="askExecutionQuestion",
+                parameters=[execution_id],
+                requestBody={
+                    "required": True,
+                    "content": {"application/json": {"schema": "MessageCreate"}},
+                },
+                responses={
+                    "202": _json("MessagesAsked", "Asked; the answer is pending."),
+                    **_errors(400, 403, 404, 409, 413, 422),
+                },
+            ),
+        },
+    )
     spec.path(
         "/api/v1/openapi.json",
         operations={
@@ -273,6 +301,10 @@ def openapi_document() -> dict[str, Any]:
         ("ExecutionStarted", schemas.ExecutionStartedSchema),
         ("Execution", schemas.ExecutionSchema),
         ("Cancel", schemas.CancelSchema),
+        ("MessageCreate", schemas.MessageCreateSchema),
+        ("Message", schemas.MessageSchema),
+        ("MessageList", schemas.MessageListSchema),
+        ("MessagesAsked", schemas.MessagesAskedSchema),
         ("Problem", schemas.ProblemSchema),
         ("ExportRequest", interchange.ExportRequestSchema),
         ("ImportResult", interchange.ImportResultSchema),

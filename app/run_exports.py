@@ -53,9 +53,12 @@ def input_text(value: Any) -> str:
     return str(value)
 
 
-def run_document(execution: Any, results: Sequence[Any]) -> dict[str, Any]:
-    """The plain data of one run, shared by the Markdown and JSON downloads."""
-    return {
+def run_document(
+    execution: Any, results: Sequence[Any], messages: Sequence[Any] = ()
+) -> dict[str, Any]:
+    """The plain data of one run, shared by the Markdown and JSON downloads (its follow-up
+    conversation under "follow_up" when there is one)."""
+    document = {
         "run": {
             "id": execution.id,
             "assistant": execution.definition.get("assistant", {}).get("name")
@@ -91,6 +94,21 @@ def run_document(execution: Any, results: Sequence[Any]) -> dict[str, Any]:
             for result in results
         ],
     }
+    if messages:
+        document["follow_up"] = [
+            {
+                "role": m.role,
+                "content": m.content,
+                "status": m.status,
+                "error_message": m.error_message,
+                "tokens_in": m.tokens_in,
+                "tokens_out": m.tokens_out,
+                "cost": money(m.cost),
+                "created_at": iso(m.created_at),
+            }
+            for m in messages
+        ]
+    return document
 
 
 def run_json(document: dict[str, Any]) -> str:
@@ -114,6 +132,15 @@ def run_markdown(document: dict[str, Any]) -> str:
     for result in document["results"]:
         lines += ["", f"## {result['step']}. {result['prompt']}", ""]
         lines.append(result["output"].strip() or "_No output._")
+    if document.get("follow_up"):
+        lines += ["", "## Follow-up questions"]
+        for message in document["follow_up"]:
+            if message["role"] == "user":
+                lines += ["", f"**Question:** {message['content'].strip()}"]
+            elif message["status"] == "completed":
+                lines += ["", message["content"].strip() or "_No answer._"]
+            else:
+                lines += ["", f"_No answer: {message['error_message'] or message['status']}._"]
     return "\n".join(lines) + "\n"
 
 

@@ -45,6 +45,16 @@ class EventWriter:
                     return
             self._buffer.append(("prompt-delta", {"step": step, "text": text}))
 
+    def chat_delta(self, message_id: int, text: str) -> None:
+        """A piece of a follow-up answer; merged with the previous piece when possible."""
+        with self._lock:
+            if self._buffer:
+                kind, data = self._buffer[-1]
+                if kind == "chat-delta" and data.get("message_id") == message_id:
+                    data["text"] += text
+                    return
+            self._buffer.append(("chat-delta", {"message_id": message_id, "text": text}))
+
     def pending(self) -> bool:
         with self._lock:
             return bool(self._buffer)

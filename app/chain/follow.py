@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from app.chain import doorbell
 from app.chain.events import events_after
 from app.db import database
-from app.models.execution import TERMINAL_EVENTS, ExecutionEvent
+from app.models.execution import STREAM_END_EVENTS, ExecutionEvent
 
 
 def follow_events(
@@ -17,7 +17,8 @@ def follow_events(
     wait_seconds: float = 0.5,
     keep_going: Callable[[], bool] = lambda: True,
 ) -> Iterator[ExecutionEvent | None]:
-    """Yield events in `seq` order until the terminal one; None when a wait timed out (a ping).
+    """Yield events in `seq` order until the terminal one (or the end of a follow-up answer);
+    None when a wait timed out (a ping).
 
     Holds a database connection only while reading a batch, never while waiting.
     """
@@ -29,7 +30,7 @@ def follow_events(
             for event in batch:
                 seq = event.seq
                 yield event
-                if event.event_type in TERMINAL_EVENTS:
+                if event.event_type in STREAM_END_EVENTS:
                     return
             if not batch and not bell.wait(wait_seconds):
                 yield None

@@ -1,5 +1,8 @@
 """The runner pool of one process: a bounded number of executions at a time, claimed from Postgres.
 
+Follow-up answers (app.chain.chat) share the pool's slots: with no run waiting, a free slot takes
+the oldest unanswered question.
+
 Runs beyond the pool wait as `pending` rows; any process with a free slot claims the oldest. On
 stop (SIGTERM) the pool stops claiming and hands its running executions back by expiring their
 leases, so another process resumes them at once.
@@ -12,12 +15,13 @@ import logging
 import threading
 
 from app.chain import doorbell
+from app.chain.chat import answer_message, claim_next_answer
 from app.chain.queue import claim_next
 from app.chain.runner import run_execution
 from app.chain.settings import RunnerSettings
 from app.db import database
 from app.metrics import ACTIVE_RUNS
-from app.models import Execution
+from app.models import Execution, ExecutionMessage
 
 log = logging.getLogger("app.runner")
 RELEASED = dt.datetime(1970, 1, 1)  # an expired lease: claimable by any process right away
@@ -29,6 +33,8 @@ class RunnerPool:
         self._slots = threading.BoundedSemaphore(settings.pool_size)
         self._stopping = threading.Event()
         self._active: set[int] = set()
+        self._answering: set[int] = set()  # executions whose follow-up answer we are writing
+        self._answer_turn = False
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
@@ -47,15 +53,29 @@ class RunnerPool:
                 if not self._slots.acquire(timeout=self.settings.poll_interval):
                     continue
                 try:
-                    execution = claim_next(self.settings) if not self._stopping.is_set() else None
+                    execution, answer = self._claim()
                 except Exception:
                     log.exception("runner.claim_failed")
-                    execution = None
-                if execution is None:
+                    execution = answer = None
+                if execution is not None:
+                    self._launch(execution)
+                elif answer is not None:
+                    self._launch_answer(answer.id, answer.execution_id)
+                else:
                     self._slots.release()
                     bell.wait(self.settings.poll_interval)
-                    continue
-                self._launch(execution)
+
+    def _claim(self) -> tuple[Execution | None, ExecutionMessage | None]:
+        """A queued run or an unanswered question; when both wait they take turns, so a long
+        queue of runs never starves a follow-up answer (nor the other way round)."""
+        if self._stopping.is_set():
+            return None, None
+        self._answer_turn = not self._answer_turn
+        if self._answer_turn:
+            answer = claim_next_answer(self.settings)
+            return (None, answer) if answer else (claim_next(self.settings), None)
+        execution = claim_next(self.settings)
+        return (execution, None) if execution else (None, claim_next_answer(self.settings))
 
     def _launch(self, execution: Execution) -> None:
         with self._lock:
@@ -74,13 +94,30 @@ class RunnerPool:
             self._slots.release()
             doorbell.ring(doorbell.QUEUE_KEY)  # a slot is free: look for queued work
 
+    def _launch_answer(self, message_id: int, execution_id: int) -> None:
+        with self._lock:
+            self._answering.add(execution_id)
+        threading.Thread(target=self._answer, args=(message_id, execution_id), daemon=True).start()
+
+    def _answer(self, message_id: int, execution_id: int) -> None:
+        try:
+            answer_message(message_id, self.settings)
+        except Exception:
+            log.exception("chat.crashed", extra={"message_id": message_id})
+        finally:
+            with self._lock:
+                self._answering.discard(execution_id)
+            self._slots.release()
+            doorbell.ring(doorbell.QUEUE_KEY)
+
     def stop(self) -> None:
         """Stop claiming and release our leases so another process resumes our runs now."""
         self._stopping.set()
         doorbell.ring(doorbell.QUEUE_KEY)
         with self._lock:
             ids = list(self._active)
-        if not ids:
+            answering = list(self._answering)
+        if not ids and not answering:
             return
         with database.connection_context():
             released = (
@@ -92,4 +129,16 @@ class RunnerPool:
                 )
                 .execute()
             )
-        log.info("runner.released", extra={"executions": ids, "released": released})
+            if answering:  # the answer is claimed again (and restarted) by another process
+                released += (
+                    Execution.update(lease_expires_at=RELEASED, lease_owner=None)
+                    .where(
+                        (Execution.id.in_(answering))
+                        & (Execution.lease_owner == self.settings.owner)
+                    )
+                    .execute()
+                )
+        log.info(
+            "runner.released",
+            extra={"executions": ids, "answers": answering, "released": released},
+        )

@@ -50,6 +50,8 @@ EVENT_TYPES = (
     "chat-complete",
 )
 TERMINAL_EVENTS = frozenset({"execution-complete", "execution-error", "execution-cancelled"})
+# A follow-up answer comes after the run's terminal event; a stream that follows it ends here.
+STREAM_END_EVENTS = TERMINAL_EVENTS | {"chat-complete"}
 
 
 def _money(**kwargs):
@@ -201,3 +203,7 @@ class ExecutionMessage(BaseModel):
     class Meta:
         table_name = "execution_messages"
         indexes = ((("execution", "created_at"), False),)
+
+    if TYPE_CHECKING:
+        execution_id: int
+        model_id: int | None

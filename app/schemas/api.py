@@ -42,6 +42,19 @@ class ExecutionCreateSchema(Schema):
     )
 
 
+class MessageCreateSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    content = fields.String(
+        required=True,
+        metadata={
+            "description": "The follow-up question (up to 20,000 characters).",
+            "example": "Explain the second point in simpler words.",
+        },
+    )
+
+
 # --- responses ---------------------------------------------------------------------------------
 class AssistantLinksSchema(Schema):
     self = fields.String(required=True)
@@ -151,6 +164,47 @@ class ExecutionSchema(ExecutionStartedSchema):
     )
 
 
+class MessageSchema(Schema):
+    id = fields.Integer(required=True)
+    role = fields.String(required=True, metadata={"enum": ["user", "assistant"]})
+    content = fields.String(required=True, metadata={"description": "Empty until answered."})
+    status = fields.String(required=True, metadata={"enum": list(RUN_STATUSES)})
+    model = fields.String(allow_none=True, required=True, metadata={"description": "Its name."})
+    error = fields.String(allow_none=True, required=True)
+    tokens_in = fields.Integer(allow_none=True, required=True)
+    tokens_out = fields.Integer(allow_none=True, required=True)
+    cost = fields.Decimal(
+        as_string=True,
+        allow_none=True,
+        required=True,
+        metadata={"description": "USD; null when unpriced."},
+    )
+    created_at = _when("When it was asked.")
+    completed_at = _when("When the answer was finished.")
+
+
+class MessageListSchema(Schema):
+    messages = fields.List(
+        fields.Nested(MessageSchema), required=True, metadata={"description": "Oldest first."}
+    )
+
+
+class MessageLinksSchema(Schema):
+    events = fields.String(
+        required=True,
+        metadata={"description": "Server-sent events from here on: chat-delta … chat-complete."},
+    )
+    messages = fields.String(required=True)
+
+
+class MessagesAskedSchema(Schema):
+    question = fields.Nested(MessageSchema, required=True)
+    answer = fields.Nested(
+        MessageSchema, required=True, metadata={"description": "Pending; a runner writes it."}
+    )
+    links = fields.Nested(MessageLinksSchema, required=True)
+
+
 class CancelSchema(Schema):
     id = fields.Integer(required=True)
     status = fields.String(required=True, metadata={"enum": list(RUN_STATUSES)})
@@ -179,6 +233,9 @@ assistant_detail_schema = AssistantDetailSchema()
 execution_started_schema = ExecutionStartedSchema()
 execution_schema = ExecutionSchema()
 cancel_schema = CancelSchema()
+message_create_schema = MessageCreateSchema()
+message_list_schema = MessageListSchema()
+messages_asked_schema = MessagesAskedSchema()
 
 
 # --- the profile page's token form -------------------------------------------------------------

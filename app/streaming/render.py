@@ -52,6 +52,10 @@ def delta_partial(step: int, text: str) -> str:
     return f'<span hx-swap-oob="beforeend:#step-{step}-output">{escape(text)}</span>'
 
 
+def chat_delta_partial(message_id: int, text: str) -> str:
+    return f'<span hx-swap-oob="beforeend:#chat-msg-{int(message_id)}-output">{escape(text)}</span>'
+
+
 def step_partial(step: StepView, view: RunView, execution_id: int) -> str:
     return render_template(
         "runs/_partials/_step.html", step=step, view=view, execution_id=execution_id, oob=True

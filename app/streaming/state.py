@@ -25,6 +25,18 @@ class StepView:
 
 
 @dataclass
+class ChatAnswerView:
+    """A follow-up answer as its events tell it (the text so far while it streams)."""
+
+    text: str = ""
+    attempt: int = 0
+    model: str | None = None
+    note: str | None = None
+    status: str = "running"
+    error: str | None = None
+
+
+@dataclass
 class RunView:
     status: str
     steps: dict[int, StepView] = field(default_factory=dict)
@@ -32,6 +44,7 @@ class RunView:
     error_step: int | None = None
     last_seq: int = 0
     totals: dict[str, Any] = field(default_factory=dict)
+    chat: dict[int, ChatAnswerView] = field(default_factory=dict)  # message id → answer
 
     @classmethod
     def from_definition(cls, definition: dict[str, Any], status: str) -> RunView:
@@ -56,6 +69,9 @@ class RunView:
         self.last_seq = max(self.last_seq, seq)
         number = data.get("step")
         step = self.steps.get(number) if isinstance(number, int) else None
+        if kind.startswith("chat-"):
+            self._apply_chat(kind, data)
+            return None
         if kind == "execution-start":
             self.status = "running"
         elif kind == "prompt-start" and step is not None:
@@ -85,3 +101,20 @@ class RunView:
                 if other.status == "running":
                     other.status = "cancelled" if kind == "execution-cancelled" else "failed"
         return step
+
+    def _apply_chat(self, kind: str, data: dict[str, Any]) -> None:
+        message_id = data.get("message_id")
+        if not isinstance(message_id, int):
+            return
+        answer = self.chat.setdefault(message_id, ChatAnswerView())
+        if kind == "chat-delta":
+            if "attempt" in data or data.get("reset"):  # a (re)start: what was shown is replaced
+                answer.text, answer.status = data.get("text", ""), "running"
+                answer.attempt = data.get("attempt", answer.attempt)
+                answer.model = data.get("model") or answer.model
+                answer.note = data.get("note", answer.note)
+            else:
+                answer.text += data.get("text", "")
+        else:
+            answer.status, answer.error = data.get("status", "completed"), data.get("error")
+            answer.note = data.get("note", answer.note)

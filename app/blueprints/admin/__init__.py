@@ -10,4 +10,5 @@ from app.blueprints.admin import (  # noqa: E402, F401
     reset_links,
     routes,
     settings,
+    usage,
 )

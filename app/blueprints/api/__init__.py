@@ -24,4 +24,4 @@ from app.blueprints.api import limits, problems  # noqa: E402
 problems.install(bp)
 limits.install(bp)
 
-from app.blueprints.api import interchange, routes, stream  # noqa: E402, F401
+from app.blueprints.api import chat, interchange, routes, stream  # noqa: E402, F401

@@ -13,6 +13,7 @@ from werkzeug.exceptions import BadRequest
 from app.api_auth import scope_required
 from app.blueprints.api import ID, bp
 from app.blueprints.api.routes import READ, execution_or_404
+from app.chain.chat import open_answer
 from app.chain.events import events_after
 from app.chain.follow import follow_events
 from app.lifecycle import shutting_down
@@ -45,7 +46,8 @@ def resume_point() -> int:
 def execution_events(execution_id: int) -> Any:
     execution = execution_or_404(execution_id)
     after = resume_point()
-    if execution.is_finished and not events_after(execution.id, after, limit=1):
+    answering = open_answer(execution.id) is not None
+    if execution.is_finished and not answering and not events_after(execution.id, after, limit=1):
         # Everything was sent: 204 tells EventSource clients to stop reconnecting.
         return Response(status=204)
     return sse_response(lambda wait, keepalive: _events(execution.id, after, wait, keepalive))

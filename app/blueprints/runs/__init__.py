@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("runs", __name__)
 
-from app.blueprints.runs import history, routes, stream  # noqa: E402, F401
+from app.blueprints.runs import chat, history, routes, stream  # noqa: E402, F401

@@ -10,6 +10,7 @@ from flask import Response, abort, g, redirect, render_template, request, url_fo
 
 from app.blueprints.runs import bp
 from app.blueprints.runs.routes import execution_or_404
+from app.chain.chat import conversation
 from app.chain.definition import ChainIndex
 from app.db import database
 from app.htmx import htmx, render_page_or_fragment
@@ -217,7 +218,7 @@ def _download(execution: Execution, body: str, suffix: str, mimetype: str) -> Re
 @login_required
 def export_markdown(execution_id: int) -> Response:
     execution = execution_or_404(execution_id)
-    body = run_markdown(run_document(execution, _results(execution)))
+    body = run_markdown(run_document(execution, _results(execution), conversation(execution.id)))
     return _download(execution, body, "md", "text/markdown")
 
 
@@ -225,7 +226,7 @@ def export_markdown(execution_id: int) -> Response:
 @login_required
 def export_json(execution_id: int) -> Response:
     execution = execution_or_404(execution_id)
-    body = run_json(run_document(execution, _results(execution)))
+    body = run_json(run_document(execution, _results(execution), conversation(execution.id)))
     return _download(execution, body, "json", "application/json")
 
 

@@ -79,6 +79,8 @@ def start(assistant_id: int) -> Any:
 @bp.get("/runs/<int:execution_id>")
 @login_required
 def show(execution_id: int) -> Any:
+    from app.blueprints.runs.chat import chat_panel
+
     execution = execution_or_404(execution_id)
     view = run_view(execution)
     place = queue_position(execution) if execution.status == "pending" else None
@@ -86,6 +88,7 @@ def show(execution_id: int) -> Any:
         "runs/show.html",
         execution=execution,
         view=view,
+        chat=chat_panel(execution, view),
         queue_place=place,
         assistant=execution.assistant,
     )

@@ -6,7 +6,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from flask import request
+from flask import render_template, request
 
 from app.blueprints.runs import bp
 from app.blueprints.runs.routes import execution_or_404
@@ -15,11 +15,12 @@ from app.chain.follow import follow_events
 from app.chain.queue import queue_position
 from app.db import database
 from app.lifecycle import shutting_down
-from app.models import Execution
-from app.models.execution import TERMINAL_EVENTS
+from app.models import Execution, ExecutionMessage
+from app.models.execution import STREAM_END_EVENTS
 from app.security import login_required
 from app.streaming.render import (
     announce,
+    chat_delta_partial,
     delta_partial,
     sse_comment,
     sse_message,
@@ -68,7 +69,7 @@ def _events(
         html = _render(event, view, execution.id)
         if html:
             yield sse_message(html, event_id=event.seq)
-        if event.event_type in TERMINAL_EVENTS:
+        if event.event_type in STREAM_END_EVENTS:
             yield sse_message("", event="done", event_id=event.seq)
             return
 
@@ -92,6 +93,8 @@ def _queue_update(execution_id: int, view) -> str:
 def _render(event, view, execution_id: int) -> str:
     kind, data = event.event_type, event.event_data
     step = view.apply(kind, data, event.seq)
+    if kind.startswith("chat-"):
+        return _render_chat(kind, data, view, execution_id)
     if kind == "prompt-delta" and step is not None:
         return delta_partial(step.step, data.get("text", ""))
     parts = []
@@ -105,6 +108,7 @@ def _render(event, view, execution_id: int) -> str:
         with database.connection_context():
             execution = Execution.get_by_id(execution_id)
         parts.append(status_partial(view, execution))
+        parts.append(_chat_section(execution, view))  # the follow-up form, once the run is done
         if kind == "execution-complete":
             parts.append(announce("The run is complete."))
         elif kind == "execution-error":
@@ -112,3 +116,40 @@ def _render(event, view, execution_id: int) -> str:
         elif kind == "execution-cancelled":
             parts.append(announce("The run was stopped."))
     return "".join(parts)
+
+
+def _chat_section(execution: Execution, view: RunView) -> str:
+    from app.blueprints.runs.chat import chat_panel
+
+    with database.connection_context():
+        chat = chat_panel(execution, view)
+        return render_template(
+            "runs/_partials/_chat.html", execution=execution, view=view, chat=chat, oob=True
+        )
+
+
+def _render_chat(kind: str, data: dict[str, Any], view: RunView, execution_id: int) -> str:
+    """A follow-up answer: text appended as it comes; the message redrawn at (re)start and end."""
+    message_id = data.get("message_id")
+    if not isinstance(message_id, int):
+        return ""
+    if kind == "chat-delta" and "attempt" not in data and not data.get("reset"):
+        return chat_delta_partial(message_id, data.get("text", ""))
+    from app.blueprints.runs.chat import chat_panel
+
+    with database.connection_context():
+        message = ExecutionMessage.get_or_none(ExecutionMessage.id == message_id)
+        if message is None:
+            return ""
+        execution = Execution.get_by_id(execution_id)
+        chat = chat_panel(execution, view)
+        if kind == "chat-delta":  # still running, whatever the row says by the time we read it
+            message.status = "running"
+        html = render_template(
+            "runs/_partials/_chat_message.html", message=message, chat=chat, oob=True
+        )
+    if kind == "chat-complete":
+        done = data.get("status") == "completed"
+        html += '<span id="chat-open-hint" hx-swap-oob="outerHTML"></span>'
+        html += announce("The answer is ready." if done else "The answer failed.")
+    return html
