@@ -7,8 +7,9 @@ One row per "METHOD endpoint"; the columns are, in order:
 
 The "owner" owns every seeded object: an approved assistant (audience: staff and administrators)
 with a field and a prompt, an AI model, a completed run (a prompt result, an event, a chat
-message), an API token, and another user (for the administrators' user routes). URL arguments are
-filled from these ids (see `World.seed`).
+message), an API token, and another user (for the administrators' user routes) with a password
+reset link (issued by the administrator). URL arguments are filled from these ids (see
+`World.seed`).
 
 Outcomes:
     OK       past authorization: 2xx, a redirect that is not to sign-in, or 400/409/413/422 (the
