@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from app.db import database
-from app.models import AIModel, AuditEvent, Execution, User
-from tests.integration.authz_table import OK, TABLE
+from app.models import AIModel, Assistant, AuditEvent, Execution, User
+from tests.integration.authz_table import OK, SIGN_IN, TABLE
 from tests.integration.test_authz_matrix import World, call, routes
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -86,6 +86,12 @@ def _run_status(status: str):
     )
 
 
+def _assistant_status(status: str):
+    return lambda ids: (
+        Assistant.update(status=status).where(Assistant.id == ids["assistant_id"]).execute()
+    )
+
+
 # POSTs the matrix sends with a body that is refused (nothing changes); tested on their own.
 REFUSED_ON_CONTENT = {"POST auth.sign_in"}
 
@@ -97,13 +103,22 @@ PREPARE = {
     "POST runs.cancel": _run_status("running"),
     "POST api.cancel_execution": _run_status("running"),
     "POST runs.retry": _run_status("failed"),
+    "POST builder.submit": _assistant_status("draft"),
+    "POST builder.enable": _assistant_status("disabled"),
+    "POST admin.approve": _assistant_status("pending_approval"),
+    "POST admin.reject": _assistant_status("pending_approval"),
 }
+# POSTs whose actor is not the caller: a reset link acts for the account it was issued for.
+ACTS_FOR_ITS_SUBJECT = {"POST auth.reset_password"}
+# POSTs whose success sends the caller to sign in (SIGN_IN in the matrix, yet a change).
+SUCCEED_TO_SIGN_IN = {"POST auth.reset_password"}
 POST_CASES = [
     (key, actor)
     for key in sorted(TABLE)
     if key.startswith("POST ") and key not in READ_ONLY_POSTS
     for actor in ("owner", "admin")
-    if TABLE[key][("anonymous", "student", "owner", "other_staff", "admin").index(actor)] == OK
+    if TABLE[key][("anonymous", "student", "owner", "other_staff", "admin").index(actor)]
+    in ((OK, SIGN_IN) if key in SUCCEED_TO_SIGN_IN else (OK,))
 ]
 
 
@@ -142,7 +157,10 @@ def test_every_successful_post_writes_an_audit_row(app, client, make, key, actor
     )
     for event in written:
         assert event.summary and event.action
-        if key != "POST auth.sign_out":
+        if key in ACTS_FOR_ITS_SUBJECT:
+            assert str(event.actor_id) == event.target_id  # the account, whoever held the link
+            assert event.actor_id != world.users[actor].id
+        elif key != "POST auth.sign_out":
             assert event.actor_id == world.users[actor].id
         if not key.startswith("POST api."):
             assert event.ip == "127.0.0.1" and event.request_id

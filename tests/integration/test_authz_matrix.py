@@ -9,6 +9,7 @@ outcome is compared with its row in `authz_table.py`. A route without a row fail
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 from typing import Any
 
@@ -24,6 +25,7 @@ from app.models import (
     PromptResult,
     User,
 )
+from app.models.identity import PasswordResetToken
 from tests.integration.authz_table import ACTORS, BODIES, OK, SIGN_IN, TABLE
 
 SKIPPED_ENDPOINTS = {"static"}  # files, no authorization
@@ -72,6 +74,7 @@ class World:
         assistant = make.assistant(
             user=owner,
             status="approved",  # audience: the default, staff and administrators
+            description="Explains a topic in two steps",  # ready to submit once a draft
             fields=[{"name": "topic", "label": "Topic"}, {"name": "level", "label": "Level"}],
             prompts=[
                 {"name": "Answer", "content": "Tell me about {{topic}}", "model": model},
@@ -101,6 +104,12 @@ class World:
         ExecutionEvent.create(execution=run, seq=1, event_type="execution-complete", event_data={})
         message = ExecutionMessage.create(execution=run, role="user", content="And the sun?")
         token, _ = ApiToken.issue(owner, "owner's token", ["assistants:read"])
+        subject = make.user(roles=("student",), name="Subject")
+        # A password reset link for the subject: the link itself is the credential (anyone
+        # holding it may use it, signed in or not), so every column answers alike.
+        reset_secret, _ = PasswordResetToken.issue(
+            subject, self.users["admin"], dt.timedelta(minutes=30)
+        )
         return {
             "assistant_id": assistant.id,
             "field_id": assistant.ordered_fields()[0].id,
@@ -110,8 +119,26 @@ class World:
             "step": 1,
             "token_id": token.id,
             "message_id": message.id,
-            "user_id": make.user(roles=("student",), name="Subject").id,
+            "user_id": subject.id,
+            "token": reset_secret,
+            # not URL arguments: filled into BODIES
+            "other_staff_id": self.users["other_staff"].id,  # a new owner for a transfer
         }
+
+
+PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+def _fill_json(value: Any, ids: dict[str, Any]) -> Any:
+    """A JSON body with "{assistant_id}"-style strings replaced by the seeded ids (as they are,
+    so numbers stay numbers); other strings are left alone (prompts contain "{{topic}}")."""
+    if isinstance(value, dict):
+        return {k: _fill_json(v, ids) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill_json(v, ids) for v in value]
+    if isinstance(value, str) and (match := PLACEHOLDER.fullmatch(value)) and match[1] in ids:
+        return ids[match[1]]
+    return value
 
 
 def _as(client, user: User | None) -> str:
@@ -159,12 +186,17 @@ def call(
         with client.session_transaction() as session:
             session.clear()
         headers = world.bearers.get(actor, {})
-        response = client.open(url, method=method, headers=headers, json=body.get("json"))
+        payload = _fill_json(body.get("json"), ids)
+        response = client.open(url, method=method, headers=headers, json=payload)
     else:
         csrf = _as(client, user)
         form = body.get("form", {})
         data = {k: (v.format(**ids) if isinstance(v, str) else v) for k, v in form.items()}
-        data = {**data, "csrf_token": csrf} if method != "GET" else None
+        files = {
+            name: (io.BytesIO(content), filename)
+            for name, (filename, content) in body.get("files", {}).items()
+        }
+        data = {**data, **files, "csrf_token": csrf} if method != "GET" else None
         response = client.open(url, method=method, data=data)
     try:
         assert response.status_code < 500, (
