@@ -10,6 +10,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from app.budgets import BudgetExceeded
 from app.chain import doorbell
 from app.chain.follow import follow_events
 from app.chain.queue import claim_next, request_cancel, start_execution
@@ -50,7 +51,10 @@ def run_assistant(assistant_id: int, as_email: str, inputs: tuple[str, ...], as_
     assistant = Assistant.get_or_none(Assistant.id == assistant_id)
     if assistant is None or not assistant.can_run(user):
         raise click.ClickException(f"Assistant {assistant_id} not found.")  # 404, not 403
-    execution = start_execution(assistant, user, _parse_inputs(inputs))
+    try:
+        execution = start_execution(assistant, user, _parse_inputs(inputs))
+    except BudgetExceeded as exc:
+        raise click.ClickException(exc.message) from exc
     settings = RunnerSettings.from_config(current_app.config)
     worker = threading.Thread(target=_claim_until, args=(execution.id, settings), daemon=True)
     worker.start()

@@ -3,6 +3,7 @@
 from app.models.ai_model import AIModel
 from app.models.assistant import Assistant, ChainPrompt, InputField
 from app.models.audit import AuditEvent
+from app.models.budget import Budget
 from app.models.execution import Execution, ExecutionEvent, ExecutionMessage, PromptResult
 from app.models.token import ApiToken
 from app.models.user import Role, User, UserRole
@@ -22,6 +23,7 @@ ALL_MODELS = [
     ExecutionMessage,
     AuditEvent,
     ApiToken,
+    Budget,
 ]
 
 __all__ = [
@@ -30,6 +32,7 @@ __all__ = [
     "ApiToken",
     "Assistant",
     "AuditEvent",
+    "Budget",
     "ChainPrompt",
     "Execution",
     "ExecutionEvent",

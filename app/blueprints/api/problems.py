@@ -48,9 +48,11 @@ def problem(
     *,
     errors: dict[str, str] | None = None,
     headers: list[tuple[str, str]] | None = None,
+    type_: str | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> Response:
     body: dict[str, Any] = {
-        "type": PROBLEM_TYPES.get(status, "about:blank"),
+        "type": type_ or PROBLEM_TYPES.get(status, "about:blank"),
         "title": HTTP_STATUS_CODES.get(status, "Error"),
         "status": status,
         "detail": detail or DETAILS.get(status) or HTTP_STATUS_CODES.get(status, "Error"),
@@ -58,6 +60,7 @@ def problem(
     }
     if errors is not None:
         body["errors"] = errors
+    body.update(extra or {})
     if g.get("request_id"):
         body["request_id"] = g.request_id
     response = Response(json.dumps(body), status=status, mimetype=PROBLEM_MIMETYPE)

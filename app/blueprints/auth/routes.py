@@ -11,6 +11,7 @@ from flask import abort, current_app, redirect, render_template, request, url_fo
 from app.blueprints.auth import bp
 from app.db import database
 from app.models import User
+from app.rate_limits import limit_sign_in
 from app.schemas import load_form
 from app.schemas.accounts import setup_schema, sign_in_schema
 from app.security import (
@@ -37,6 +38,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
+@limit_sign_in
 def sign_in() -> Any:
     if not User.administrators_exist():
         return redirect(url_for("auth.setup"))

@@ -7,10 +7,12 @@ from typing import Any
 from flask import abort, redirect, render_template, request, url_for
 
 from app.blueprints.runs import bp
+from app.budgets import BudgetExceeded
 from app.chain.events import events_after
 from app.chain.queue import queue_position, request_cancel, retry_from, start_execution
 from app.htmx import htmx
 from app.models import Assistant, Execution
+from app.rate_limits import check_run_start
 from app.run_inputs import InputErrors, max_upload_bytes, parse_inputs
 from app.security import audit, flash_and_redirect, login_required, signed_in_user
 from app.streaming.state import RunView
@@ -62,12 +64,22 @@ def start(assistant_id: int) -> Any:
         except InputErrors as exc:
             errors, values = exc.errors, exc.values
         else:
-            execution = start_execution(assistant, signed_in_user(), inputs)
-            audit("execution.started", execution, f"Ran “{assistant.name}”", assistant=assistant.id)
-            target = url_for("runs.show", execution_id=execution.id)
-            if htmx:
-                return "", 200, {"HX-Redirect": target}
-            return redirect(target, code=303)
+            check_run_start(signed_in_user().id)
+            try:
+                execution = start_execution(assistant, signed_in_user(), inputs)
+            except BudgetExceeded as exc:  # the form comes back with what was typed
+                errors, values = {"_form": exc.message}, inputs
+            else:
+                audit(
+                    "execution.started",
+                    execution,
+                    f"Ran “{assistant.name}”",
+                    assistant=assistant.id,
+                )
+                target = url_for("runs.show", execution_id=execution.id)
+                if htmx:
+                    return "", 200, {"HX-Redirect": target}
+                return redirect(target, code=303)
     return (
         render_template(
             "runs/start.html", assistant=assistant, fields=fields, values=values, errors=errors
@@ -120,7 +132,11 @@ def retry(execution_id: int) -> Any:
     assistant = Assistant.get_or_none(Assistant.id == execution.assistant_id)
     if assistant is None or not assistant.can_run(signed_in_user()):
         abort(404)
-    new = retry_from(execution, step, signed_in_user())
+    check_run_start(signed_in_user().id)
+    try:
+        new = retry_from(execution, step, signed_in_user())
+    except BudgetExceeded as exc:
+        return flash_and_redirect(exc.message, "runs.show", "error", execution_id=execution.id)
     audit(
         "execution.retried", new, f"Retried run {execution.id} from prompt {step}", of=execution.id
     )
