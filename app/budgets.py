@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 
-from peewee import JOIN, fn
+from peewee import JOIN, Case, fn
 
 from app.db import database, is_postgres, utcnow
 from app.models import Assistant, Budget, Execution, ExecutionMessage, User
@@ -146,7 +146,7 @@ def spend_this_month(now: dt.datetime, assistant_id: int | None = None) -> list[
             Execution.assistant,
             fn.COALESCE(fn.SUM(Execution.cost), 0).alias("cost"),
             fn.COUNT(Execution.id).alias("runs"),
-            fn.SUM(fn.CASE(None, [(Execution.has_unpriced, 1)], 0)).alias("unpriced"),
+            fn.SUM(Case(None, [(Execution.has_unpriced, 1)], 0)).alias("unpriced"),
         )
         .where(Execution.started_at >= since)
         .group_by(Execution.assistant)
