@@ -286,7 +286,7 @@ def test_cli_run_is_refused_with_the_reason(runner, world, make):
     assert not Execution.select().exists()
 
 
-# --- race safety -----------------------------------------------------------------------------------
+# --- race safety ---------------------------------------------------------------------------
 def test_concurrent_starts_never_exceed_the_limit(world, make):
     """Twelve starts at once (each on its own connection, as separate processes would be)."""
     user = make.user(roles=("staff",))
