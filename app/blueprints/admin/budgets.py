@@ -13,13 +13,17 @@ from app.db import database, utcnow
 from app.htmx import render_page_or_fragment
 from app.models import Assistant, Budget
 from app.models.budget import BUDGET_SCOPES
-from app.models.user import ROLE_LABELS
 from app.schemas import load_form
 from app.schemas.budgets import budgets_schema, field_name
 from app.security import admin_required, audit, flash_and_redirect, signed_in_user
 
 RUN_LIMITS = ("runs_per_day", "concurrent_runs")
-SCOPE_LABELS = {"default": "Everyone", **{role: f"{ROLE_LABELS[role]}s" for role in ROLE_LABELS}}
+SCOPE_LABELS = {
+    "default": "Everyone",
+    "administrator": "Administrators",
+    "staff": "Staff",
+    "student": "Students",
+}
 
 
 def _plain(value: Any) -> str:

@@ -13,7 +13,7 @@ from app.chain.queue import queue_position, request_cancel, retry_from, start_ex
 from app.htmx import htmx
 from app.models import Assistant, Execution
 from app.rate_limits import check_run_start
-from app.run_inputs import InputErrors, max_upload_bytes, parse_inputs
+from app.run_inputs import InputErrors, parse_inputs
 from app.security import audit, flash_and_redirect, login_required, signed_in_user
 from app.streaming.state import RunView
 
@@ -58,7 +58,6 @@ def start(assistant_id: int) -> Any:
         )
         values = dict(previous.input_data) if previous else {}
     if request.method == "POST":
-        request.max_content_length = max_upload_bytes(fields)
         try:
             inputs = parse_inputs(fields, request.form, request.files)
         except InputErrors as exc:
