@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from peewee import JOIN, Case, fn
 
@@ -104,7 +105,7 @@ def limits_for(user: User, rows: dict[str, Budget] | None = None) -> Limits:
         override = getattr(rows[role], name) if role in rows else None
         return override if override is not None else getattr(default, name, None)
 
-    roles = sorted(user.role_names) or [None]
+    roles: list[str | None] = [*sorted(user.role_names)] or [None]
     values: dict[str, int | None] = {}
     for name in LIMIT_FIELDS:
         candidates = [for_role(role, name) for role in roles]
@@ -141,7 +142,7 @@ class Spend:
 def spend_this_month(now: dt.datetime, assistant_id: int | None = None) -> list[Spend]:
     """Spending per assistant in the calendar month of `now` (UTC), largest first."""
     since = month_start(now)
-    runs = (
+    runs: Any = (
         Execution.select(
             Execution.assistant,
             fn.COALESCE(fn.SUM(Execution.cost), 0).alias("cost"),
@@ -151,7 +152,7 @@ def spend_this_month(now: dt.datetime, assistant_id: int | None = None) -> list[
         .where(Execution.started_at >= since)
         .group_by(Execution.assistant)
     )
-    chat = (
+    chat: Any = (
         ExecutionMessage.select(
             Execution.assistant, fn.COALESCE(fn.SUM(ExecutionMessage.cost), 0).alias("cost")
         )
@@ -162,15 +163,10 @@ def spend_this_month(now: dt.datetime, assistant_id: int | None = None) -> list[
     if assistant_id is not None:
         runs = runs.where(Execution.assistant == assistant_id)
         chat = chat.where(Execution.assistant == assistant_id)
-    chat_cost = {row.assistant_id: Decimal(str(row.cost)) for row in chat}
+    chat_cost = {aid: Decimal(str(cost)) for aid, cost in chat.tuples()}
     found = [
-        Spend(
-            row.assistant_id,
-            Decimal(str(row.cost)) + chat_cost.pop(row.assistant_id, Decimal(0)),
-            int(row.runs),
-            int(row.unpriced or 0),
-        )
-        for row in runs
+        Spend(aid, Decimal(str(cost)) + chat_cost.pop(aid, Decimal(0)), int(n), int(unpriced or 0))
+        for aid, cost, n, unpriced in runs.tuples()
     ]
     found += [Spend(aid, cost, 0, 0) for aid, cost in chat_cost.items()]
     return sorted(found, key=lambda s: (-s.cost, s.assistant_id))

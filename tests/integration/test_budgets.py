@@ -12,7 +12,7 @@ from app import budgets
 from app.budgets import BudgetExceeded
 from app.chain.queue import retry_from, start_execution
 from app.db import database, utcnow
-from app.models import AuditEvent, Budget, Execution
+from app.models import AuditEvent, Budget, Execution, ExecutionMessage
 from tests.integration.api_support import assert_problem, bearer, reset_rate_limits
 
 FIELD = {"name": "user_input", "label": "Your text", "options": {"required": True}}
@@ -241,6 +241,22 @@ def test_spending_limit_stops_an_assistant_until_next_month(auth, world, make):
     # Another assistant is not affected.
     other = make.assistant(user=owner, status="approved", audience=["staff"])
     assert start_execution(other, user, {}).status == "pending"
+
+
+def test_follow_up_chat_counts_towards_the_assistant(world, make):
+    user = make.user(roles=("staff",))
+    set_budget(assistant_cost_per_month=Decimal("1"))
+    run = Execution.create(
+        assistant=world["assistant"], user=user, status="completed", definition={},
+        cost=Decimal("0.40"),
+    )  # fmt: skip
+    ExecutionMessage.create(execution=run, role="assistant", content="x", cost=Decimal("0.35"))
+    spend = budgets.spend_this_month(utcnow(), world["assistant"].id)[0]
+    assert spend.cost == Decimal("0.75") and spend.runs == 1
+    ExecutionMessage.create(execution=run, role="assistant", content="y", cost=Decimal("0.25"))
+    with pytest.raises(BudgetExceeded) as refused:
+        start_execution(world["assistant"], user, {"user_input": "x"})
+    assert "($1.00 spent)" in refused.value.message
 
 
 def test_unpriced_runs_count_zero(world, make):
