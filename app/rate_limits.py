@@ -52,7 +52,7 @@ class RunStartLimited(TooManyRequests):
 
     def __init__(self, limit: str, retry_after: int) -> None:
         super().__init__(
-            f"You are starting runs too quickly (the limit is {limit}). "
+            f"Too many runs started in a short time (the limit is {limit}). "
             f"Please wait {retry_after} s and try again.",
             retry_after=retry_after,
         )

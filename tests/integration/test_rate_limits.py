@@ -90,9 +90,17 @@ def test_run_starts_are_limited_per_person_across_form_and_api(app, auth, assist
     url = f"/assistants/{assistant.id}/run"
     assert auth.post(url, {"user_input": "one"}).status_code == 303
     assert auth.post(url, {"user_input": "two"}).status_code == 303
-    refused = auth.post(url, {"user_input": "three"})
+    refused = auth.post(url, {"user_input": "three <kept>"})
     assert_friendly_429(refused)
-    assert "starting runs too quickly" in refused.get_data(as_text=True)
+    html = refused.get_data(as_text=True)
+    assert "Too many runs started in a short time (the limit is 2 per minute)" in html
+    assert "three &lt;kept&gt;</textarea>" in html  # the form comes back with what was typed
+    # A retry counts too, and says so on the run page it returns to.
+    failed = Execution.create(
+        assistant=assistant, user=user, status="failed", definition=assistant.definition()
+    )
+    retried = auth.post(f"/runs/{failed.id}/retry", {"step": "1"})
+    assert_friendly_429(retried)
     # The API counts against the same person.
     api = auth.client.post(
         f"/api/v1/assistants/{assistant.id}/executions",
@@ -100,9 +108,9 @@ def test_run_starts_are_limited_per_person_across_form_and_api(app, auth, assist
         headers=bearer(user),
     )
     body = assert_problem(api, 429)
-    assert "starting runs too quickly" in body["detail"]
+    assert "Too many runs started" in body["detail"]
     assert 0 < int(api.headers["Retry-After"]) <= 61
-    assert Execution.select().count() == 2
+    assert Execution.select().count() == 3  # two runs and the failed one
 
 
 def test_run_start_limit_is_per_person(app, auth, assistant, make, monkeypatch):

@@ -12,7 +12,7 @@ from app.chain.events import events_after
 from app.chain.queue import queue_position, request_cancel, retry_from, start_execution
 from app.htmx import htmx
 from app.models import Assistant, Execution
-from app.rate_limits import check_run_start
+from app.rate_limits import RunStartLimited, check_run_start
 from app.run_inputs import InputErrors, parse_inputs
 from app.security import audit, flash_and_redirect, login_required, signed_in_user
 from app.streaming.state import RunView
@@ -50,6 +50,7 @@ def start(assistant_id: int) -> Any:
     fields = assistant.ordered_fields()
     values: dict[str, Any] = {}
     errors: dict[str, str] = {}
+    headers: dict[str, str] = {}
     if request.method == "GET" and request.args.get("again"):
         previous = (
             Execution.visible_to(signed_in_user())
@@ -63,10 +64,13 @@ def start(assistant_id: int) -> Any:
         except InputErrors as exc:
             errors, values = exc.errors, exc.values
         else:
-            check_run_start(signed_in_user().id)
-            try:
+            try:  # refused: the form comes back with what was typed, and why
+                check_run_start(signed_in_user().id)
                 execution = start_execution(assistant, signed_in_user(), inputs)
-            except BudgetExceeded as exc:  # the form comes back with what was typed
+            except RunStartLimited as exc:
+                errors, values = {"_form": str(exc.description)}, inputs
+                headers = {"Retry-After": str(exc.wait)}
+            except BudgetExceeded as exc:
                 errors, values = {"_form": exc.message}, inputs
             else:
                 audit(
@@ -83,7 +87,8 @@ def start(assistant_id: int) -> Any:
         render_template(
             "runs/start.html", assistant=assistant, fields=fields, values=values, errors=errors
         ),
-        422 if errors else 200,
+        (429 if headers else 422) if errors else 200,
+        headers,
     )
 
 
