@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import os
 import re
+import subprocess
+import sys
 
 import pytest
 from flask import url_for
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.chain.queue import start_execution
+from app.config import ROOT
 from app.models import ApiToken, Assistant, AuditEvent, Execution, InputField, User
 from app.security import CONTENT_SECURITY_POLICY
 from tests.integration.api_support import drain
@@ -266,22 +271,19 @@ def test_no_hsts_over_plain_http(client):
     assert "Strict-Transport-Security" not in response.headers
 
 
-def test_production_configuration_is_secure_by_default(monkeypatch):
-    import importlib
-
-    from app import config
-
-    monkeypatch.setenv("APP_ENV", "production")
-    monkeypatch.delenv("SESSION_COOKIE_SECURE", raising=False)
-    fresh = importlib.reload(config)
-    try:
-        assert fresh.Config.SESSION_COOKIE_SECURE is True
-        assert fresh.Config.SESSION_COOKIE_HTTPONLY is True
-        assert fresh.Config.SESSION_COOKIE_SAMESITE == "Lax"
-        assert fresh.Config.WTF_CSRF_SSL_STRICT is True
-    finally:
-        monkeypatch.undo()
-        importlib.reload(config)
+def test_production_configuration_is_secure_by_default():
+    """Read in a fresh interpreter: the class attributes are computed from the environment."""
+    code = (
+        "import json; from app.config import Config as C; print(json.dumps(["
+        "C.SESSION_COOKIE_SECURE, C.SESSION_COOKIE_HTTPONLY, C.SESSION_COOKIE_SAMESITE,"
+        " C.WTF_CSRF_SSL_STRICT]))"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SESSION_", "WTF_"))}
+    env["APP_ENV"] = "production"
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    assert json.loads(out) == [True, True, "Lax", True]
 
 
 # --- size limits ---------------------------------------------------------------------------------
