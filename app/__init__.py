@@ -37,13 +37,15 @@ def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
 
     observability.init_app(app)
 
-    from app import cli, db, errors, security, templating
+    from app import cli, db, errors, rate_limits, request_limits, security, templating
     from app.blueprints import admin, api, auth, builder, catalog, ops, runs
 
     # Ids in URLs fit a database integer: a larger one is a 404, not a driver error.
     app.url_map.converters["int"] = BoundedIntConverter
     db.init_app(app)
+    request_limits.init_app(app)  # after the connection, before CSRF reads the form
     security.init_app(app)
+    rate_limits.init_app(app)
     templating.init_app(app)
     errors.init_app(app)
     cli.init_app(app)

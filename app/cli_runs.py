@@ -10,6 +10,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from app.budgets import BudgetExceeded
 from app.chain import doorbell
 from app.chain.chat import answer_message, claim_next_answer
 from app.chain.follow import follow_events
@@ -55,7 +56,10 @@ def run_assistant(assistant_id: int, as_email: str, inputs: tuple[str, ...], as_
             f"Assistant {assistant_id} not found for {user.email}: it does not exist, or "
             "they may not run it."
         )
-    execution = start_execution(assistant, user, _parse_inputs(inputs))
+    try:
+        execution = start_execution(assistant, user, _parse_inputs(inputs))
+    except BudgetExceeded as exc:
+        raise click.ClickException(exc.message) from exc
     record(
         "execution.started",
         actor=user,

@@ -67,6 +67,9 @@ class Config:
     MODEL_TEST_TIMEOUT_SECONDS = float(os.environ.get("MODEL_TEST_TIMEOUT_SECONDS") or 10)
     API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "600 per minute")  # per token, per process
     RETENTION_SWEEP_SECONDS = float(os.environ.get("RETENTION_SWEEP_SECONDS") or 900)
+    # Failed sign-ins per client address and per email; run starts per person (per process).
+    SIGN_IN_RATE_LIMIT = os.environ.get("SIGN_IN_RATE_LIMIT", "10 per minute")
+    RUN_START_RATE_LIMIT = os.environ.get("RUN_START_RATE_LIMIT", "30 per minute")
     SSE_KEEPALIVE_SECONDS = float(os.environ.get("SSE_KEEPALIVE_SECONDS") or 15)
 
     DEMO_MODEL = os.environ.get("DEMO_MODEL", "on") != "off"
@@ -140,6 +143,9 @@ class TestConfig(Config):
     DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "sqlite:///:memory:")
     SESSION_COOKIE_SECURE = False
     WTF_CSRF_SSL_STRICT = False
+    # Every test signs in from one address: tests that prove a limit trips lower these.
+    SIGN_IN_RATE_LIMIT = "100000 per minute"
+    RUN_START_RATE_LIMIT = "100000 per minute"
 
 
 def config_for_env() -> type[Config]:

@@ -54,6 +54,10 @@ def init_app(app: Flask) -> None:
         code = exc.code or 500
         if code < 400:
             return exc
+        retry_after = getattr(exc, "retry_after", None)
+        if code == 429 and retry_after is not None:  # our own limits say how long to wait
+            body, status = render_error(code, exc.description)
+            return body, status, {"Retry-After": dict(exc.get_headers())["Retry-After"]}
         return render_error(code)
 
     @app.errorhandler(Exception)

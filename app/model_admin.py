@@ -30,7 +30,12 @@ from app.chain.providers import (
 from app.db import database, utcnow
 from app.models import AIModel, Assistant, ChainPrompt
 from app.schemas import load_form
-from app.schemas.models import PROVIDER_LABELS, demo_model_schema, model_schema
+from app.schemas.models import (
+    PROVIDER_LABELS,
+    demo_model_schema,
+    model_schema,
+    resolution_problem,
+)
 
 FIELD_LABELS = {
     "name": "name",
@@ -68,6 +73,11 @@ def validate_model(
         errors["api_key_env"] = (
             f"{key_env} is not allowed: a key variable's name must end in _API_KEY{allowed}."
         )
+    api_base = data.get("api_base")
+    if "api_base" not in errors and isinstance(api_base, str) and api_base:
+        problem = resolution_problem(api_base)  # the name resolves: to where?
+        if problem:
+            errors["api_base"] = problem
     model_id = str(data.get("model_id") or "").strip()
     if "model_id" not in errors and model_id:
         taken = AIModel.select().where(AIModel.model_id == model_id)

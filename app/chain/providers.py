@@ -143,6 +143,30 @@ def _api_key(spec: ModelSpec, env: Mapping[str, str], allowlist: Collection[str]
     return key
 
 
+_RESOLVED: dict[str, tuple[float, str | None]] = {}  # api_base → (checked at, problem)
+RESOLVE_TTL_SECONDS = 60.0
+
+
+def refuse_endpoint(api_base: str) -> None:
+    """At call time too: a row saved before the rule, or a name that now resolves elsewhere."""
+    from app.schemas.models import endpoint_problem, resolution_problem
+
+    checked = _RESOLVED.get(api_base)
+    if checked is None or time.monotonic() - checked[0] > RESOLVE_TTL_SECONDS:
+        checked = (time.monotonic(), endpoint_problem(api_base) or resolution_problem(api_base))
+        _RESOLVED[api_base] = checked
+    if checked[1]:
+        raise BadRequest(checked[1])
+
+
+def without_key(error: ProviderError, api_key: str | None) -> ProviderError:
+    """Providers quote a refused key back ("Incorrect API key provided: …"): blank it out."""
+    if api_key and api_key != NO_KEY and api_key in error.message:
+        error.message = error.message.replace(api_key, "[hidden]")
+        error.args = (error.message,)
+    return error
+
+
 def stream_completion(
     spec: ModelSpec,
     messages: list[dict[str, Any]],
@@ -161,6 +185,8 @@ def stream_completion(
     the whole answer (checked as chunks arrive).
     """
     api_key = _api_key(spec, env, key_env_allowlist)
+    if spec.api_base:
+        refuse_endpoint(spec.api_base)
     params: dict[str, Any] = {
         "model": spec.model_id,
         "messages": messages,
@@ -181,11 +207,11 @@ def stream_completion(
     try:
         raw_stream = litellm.completion(**params)
     except Exception as error:
-        raise classify_error(error, spec.model_id, timeout, started=False) from error
+        raise without_key(classify_error(error, spec.model_id, timeout), api_key) from None
     if raw_stream is None:  # see configure_litellm: never a stream we can read
         raise InvalidResponse("The provider sent no answer.")
     deadline = None if total_timeout is None else started + total_timeout
-    return CompletionStream(raw_stream, spec, messages, timeout, deadline)
+    return CompletionStream(raw_stream, spec, messages, timeout, deadline, api_key)
 
 
 class CompletionStream(Iterator[str]):
@@ -198,8 +224,10 @@ class CompletionStream(Iterator[str]):
         messages: list[dict[str, Any]],
         timeout: float,
         deadline: float | None,
+        api_key: str | None = None,
     ) -> None:
         self.usage: TokenUsage | None = None
+        self._api_key = api_key
         self.finish_reason: str | None = None
         self._raw = raw_stream  # litellm's CustomStreamWrapper
         self._spec = spec
@@ -221,9 +249,10 @@ class CompletionStream(Iterator[str]):
                 if self._closed:  # closed by a canceller while we were reading: just end
                     break
                 self.close()
-                raise classify_error(
+                classified = classify_error(
                     error, self._spec.model_id, self._timeout, started=bool(self._parts)
-                ) from error
+                )
+                raise without_key(classified, self._api_key) from None
             if self._deadline is not None and time.monotonic() > self._deadline:
                 self.close()
                 raise ProviderTimeout("The model took longer than its time limit; it was stopped.")

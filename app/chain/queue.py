@@ -12,6 +12,7 @@ from typing import Any
 
 from peewee import fn
 
+from app import budgets
 from app.chain import doorbell
 from app.chain.settings import RunnerSettings
 from app.db import database, is_postgres, utcnow
@@ -19,8 +20,12 @@ from app.models import Assistant, Execution, User
 
 
 def start_execution(assistant: Assistant, user: User, inputs: dict[str, Any]) -> Execution:
-    """Insert the pending run with its definition snapshot and ring the runners. Returns at once."""
-    with database.connection_context():
+    """Insert the pending run with its definition snapshot and ring the runners. Returns at once.
+
+    Raises budgets.BudgetExceeded (nothing inserted) when a budget stops the run.
+    """
+    with database.connection_context(), budgets.admission():
+        budgets.enforce(user, assistant.id)
         execution = Execution.create(
             assistant=assistant,
             user=user,
@@ -113,11 +118,15 @@ def request_cancel(execution: Execution) -> bool:
 
 
 def retry_from(execution: Execution, step: int, user: User) -> Execution:
-    """A new run of the same snapshot that reuses the results before `step` (DESIGN §8)."""
+    """A new run of the same snapshot that reuses the results before `step` (DESIGN §8).
+
+    Raises budgets.BudgetExceeded (nothing inserted) when a budget stops the run.
+    """
     from app.chain.events import EventWriter
     from app.models import PromptResult
 
-    with database.connection_context(), database.atomic():
+    with database.connection_context(), budgets.admission():
+        budgets.enforce(user, execution.assistant_id)
         retry = Execution.create(
             assistant=execution.assistant_id,
             user=user,

@@ -3,6 +3,7 @@
 from app.models.ai_model import AIModel
 from app.models.assistant import Assistant, ChainPrompt, InputField
 from app.models.audit import AuditEvent
+from app.models.budget import Budget
 from app.models.execution import Execution, ExecutionEvent, ExecutionMessage, PromptResult
 from app.models.identity import PasswordResetToken, UserIdentity
 from app.models.setting import AppSetting
@@ -29,6 +30,7 @@ ALL_MODELS = [
     UserIdentity,
     PasswordResetToken,
     AppSetting,
+    Budget,
 ]
 
 __all__ = [
@@ -39,6 +41,7 @@ __all__ = [
     "Assistant",
     "AssistantVersion",
     "AuditEvent",
+    "Budget",
     "ChainPrompt",
     "Execution",
     "ExecutionEvent",

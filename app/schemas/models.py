@@ -87,11 +87,42 @@ def endpoint_problem(url: str) -> str | None:
         )
     host = unquote(parts.hostname).rstrip(".").lower()
     ip = _literal_ip(host)
-    if host in METADATA_HOSTS or (ip is not None and (ip.is_link_local or ip in METADATA_IPS)):
-        return (
-            "This address is refused: it points at the cloud metadata service or a link-local "
-            "address (169.254.x.x, fe80::), which could expose the server's own credentials."
-        )
+    if host in METADATA_HOSTS or (ip is not None and _forbidden(ip)):
+        return REFUSED
+    return None
+
+
+REFUSED = (
+    "This address is refused: it points at the cloud metadata service or a link-local "
+    "address (169.254.x.x, fe80::), which could expose the server's own credentials."
+)
+
+
+def _forbidden(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    return ip.is_link_local or ip in METADATA_IPS
+
+
+def resolution_problem(url: str) -> str | None:
+    """Why `url`'s host name resolves somewhere a model endpoint may not be, or None.
+
+    Every address the resolver returns is checked (a name may point at the metadata service).
+    A name that does not resolve here passes: it is checked again before each model call.
+    """
+    parts = urlsplit(url)
+    host = unquote(parts.hostname or "").rstrip(".").lower()
+    if not host or _literal_ip(host) is not None:
+        return None  # literals were judged by endpoint_problem, without a lookup
+    try:
+        infos = socket.getaddrinfo(host, parts.port or 443, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        return None
+    for info in infos:
+        ip = _literal_ip(str(info[4][0]).split("%")[0])
+        if ip is not None and _forbidden(ip):
+            return (
+                f"This address is refused: {host} resolves to {ip}, a link-local or cloud "
+                "metadata address, which could expose the server's own credentials."
+            )
     return None
 
 

@@ -3,7 +3,8 @@
 The answer is "echo: <last user message>" split into word tokens, so a chain can be checked for
 passing text along. Behaviour is scripted per request by a marker in the last user message
 (`[[fail:429]]`, `[[hang]]`, `[[stall-after:5]]`, `[[cut-after:5]]`, `[[invalid-json]]`,
-`[[fail-times:2:500]]`, `[[slow:200]]`, `[[no-usage]]`) or by a server-level queue
+`[[fail-times:2:500]]`, `[[slow:200]]`, `[[no-usage]]`, `[[fail-echo-key:400]]` — an error that
+quotes the key back, as real providers do) or by a server-level queue
 (`server.script("fail:500", "ok")`).
 Markers are removed from the echoed text, so they do not leak into the next prompt of a chain.
 
@@ -171,6 +172,9 @@ class FakeOpenAIHandler(BaseHTTPRequestHandler):
         name, _, argument = behaviour.partition(":")
         if name == "fail":
             self._send_error(int(argument), f"Scripted failure {argument}.")
+        elif name == "fail-echo-key":
+            key = request.headers.get("authorization", "").removeprefix("Bearer ")
+            self._send_error(int(argument), f"Incorrect API key provided: {key}. Check it.")
         elif name == "hang":
             self._wait_unless_disconnected(None)
         elif body.get("stream"):

@@ -48,10 +48,11 @@ def problem(
     *,
     errors: dict[str, str] | None = None,
     headers: list[tuple[str, str]] | None = None,
+    type_: str | None = None,
     extra: dict[str, Any] | None = None,
 ) -> Response:
     body: dict[str, Any] = {
-        "type": PROBLEM_TYPES.get(status, "about:blank"),
+        "type": type_ or PROBLEM_TYPES.get(status, "about:blank"),
         "title": HTTP_STATUS_CODES.get(status, "Error"),
         "status": status,
         "detail": detail or DETAILS.get(status) or HTTP_STATUS_CODES.get(status, "Error"),

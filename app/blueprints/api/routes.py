@@ -8,8 +8,11 @@ from flask import abort, g, jsonify, url_for
 
 from app.api_auth import api_user, scope_required
 from app.blueprints.api import ID, bp, inputs, present
+from app.blueprints.api.problems import problem
+from app.budgets import BudgetExceeded
 from app.chain.queue import request_cancel, start_execution
 from app.models import Assistant, Execution, User
+from app.rate_limits import check_run_start
 from app.schemas.api import (
     assistant_detail_schema,
     assistant_list_schema,
@@ -76,7 +79,17 @@ def start_execution_view(assistant_id: int) -> Any:
         abort(409, f"“{found.name}” is {found.status_label.lower()}: it cannot be run.")
     body = inputs.json_object()
     values = inputs.load_run_inputs(found.ordered_fields(), body)
-    execution = start_execution(found, api_user(), values)
+    check_run_start(api_user().id)
+    try:
+        execution = start_execution(found, api_user(), values)
+    except BudgetExceeded as exc:
+        return problem(
+            429,
+            exc.message,
+            headers=[("Retry-After", str(exc.retry_after))],
+            type_="urn:assistant-architect:problem:budget-exceeded",
+            extra={"budget": exc.budget},
+        )
     audit(
         "execution.started",
         execution,

@@ -12,6 +12,7 @@ from app.blueprints.auth import bp
 from app.blueprints.auth.sign_in_audit import sign_in_failed, sign_in_succeeded
 from app.db import database
 from app.models import User
+from app.rate_limits import limit_sign_in
 from app.schemas import load_form
 from app.schemas.accounts import setup_schema, sign_in_schema
 from app.security import (
@@ -51,6 +52,7 @@ def _failure(email: str) -> tuple[User | None, str]:
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
+@limit_sign_in
 def sign_in() -> Any:
     if oidc.settings() is None and not User.administrators_exist():
         return redirect(url_for("auth.setup"))

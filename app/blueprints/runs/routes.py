@@ -7,11 +7,13 @@ from typing import Any
 from flask import abort, redirect, render_template, request, url_for
 
 from app.blueprints.runs import bp
+from app.budgets import BudgetExceeded
 from app.chain.events import events_after
 from app.chain.queue import queue_position, request_cancel, retry_from, start_execution
 from app.htmx import htmx
 from app.models import Assistant, Execution
-from app.run_inputs import InputErrors, max_upload_bytes, parse_inputs
+from app.rate_limits import RunStartLimited, check_run_start
+from app.run_inputs import InputErrors, parse_inputs
 from app.security import audit, flash_and_redirect, login_required, signed_in_user
 from app.streaming.state import RunView
 
@@ -48,6 +50,7 @@ def start(assistant_id: int) -> Any:
     fields = assistant.ordered_fields()
     values: dict[str, Any] = {}
     errors: dict[str, str] = {}
+    headers: dict[str, str] = {}
     if request.method == "GET" and request.args.get("again"):
         previous = (
             Execution.visible_to(signed_in_user())
@@ -56,23 +59,36 @@ def start(assistant_id: int) -> Any:
         )
         values = dict(previous.input_data) if previous else {}
     if request.method == "POST":
-        request.max_content_length = max_upload_bytes(fields)
         try:
             inputs = parse_inputs(fields, request.form, request.files)
         except InputErrors as exc:
             errors, values = exc.errors, exc.values
         else:
-            execution = start_execution(assistant, signed_in_user(), inputs)
-            audit("execution.started", execution, f"Ran “{assistant.name}”", assistant=assistant.id)
-            target = url_for("runs.show", execution_id=execution.id)
-            if htmx:
-                return "", 200, {"HX-Redirect": target}
-            return redirect(target, code=303)
+            try:  # refused: the form comes back with what was typed, and why
+                check_run_start(signed_in_user().id)
+                execution = start_execution(assistant, signed_in_user(), inputs)
+            except RunStartLimited as exc:
+                errors, values = {"_form": str(exc.description)}, inputs
+                headers = {"Retry-After": str(exc.wait)}
+            except BudgetExceeded as exc:
+                errors, values = {"_form": exc.message}, inputs
+            else:
+                audit(
+                    "execution.started",
+                    execution,
+                    f"Ran “{assistant.name}”",
+                    assistant=assistant.id,
+                )
+                target = url_for("runs.show", execution_id=execution.id)
+                if htmx:
+                    return "", 200, {"HX-Redirect": target}
+                return redirect(target, code=303)
     return (
         render_template(
             "runs/start.html", assistant=assistant, fields=fields, values=values, errors=errors
         ),
-        422 if errors else 200,
+        (429 if headers else 422) if errors else 200,
+        headers,
     )
 
 
@@ -123,7 +139,11 @@ def retry(execution_id: int) -> Any:
     assistant = Assistant.get_or_none(Assistant.id == execution.assistant_id)
     if assistant is None or not assistant.can_run(signed_in_user()):
         abort(404)
-    new = retry_from(execution, step, signed_in_user())
+    check_run_start(signed_in_user().id)
+    try:
+        new = retry_from(execution, step, signed_in_user())
+    except BudgetExceeded as exc:
+        return flash_and_redirect(exc.message, "runs.show", "error", execution_id=execution.id)
     audit(
         "execution.retried", new, f"Retried run {execution.id} from prompt {step}", of=execution.id
     )
