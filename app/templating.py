@@ -105,7 +105,7 @@ ADMIN_TABS: list[tuple[str, str, frozenset[str]]] = [
     ("Approvals", "admin.approvals", frozenset({"approvals"})),
     ("Models", "admin.models", frozenset({"models"})),
     ("Import and export", "admin.interchange", frozenset({"interchange"})),
-    ("Budgets", "admin.budgets", frozenset({"budgets"})),
+    ("Budgets", "admin.budgets_page", frozenset({"budgets"})),
     ("Usage", "admin.usage", frozenset({"usage"})),
     ("Audit trail", "admin.audit_trail", frozenset({"audit"})),
     ("Settings", "admin.settings", frozenset({"settings"})),

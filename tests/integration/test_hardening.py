@@ -4,6 +4,7 @@ SQL-injection strings — through HTTP, on a world seeded with hostile text ever
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import os
@@ -17,7 +18,15 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.chain.queue import start_execution
 from app.config import ROOT
-from app.models import ApiToken, Assistant, AuditEvent, Execution, InputField, User
+from app.models import (
+    ApiToken,
+    Assistant,
+    AuditEvent,
+    Execution,
+    InputField,
+    PasswordResetToken,
+    User,
+)
 from app.security import CONTENT_SECURITY_POLICY
 from tests.integration.api_support import drain
 from tests.support.hostile import SQL_PAYLOADS, XSS_PAYLOADS, output_problems, page_problems
@@ -90,7 +99,9 @@ def world(make, fake_openai):
     drain()
     queued = start_execution(assistant, admin, {"user_input": HOSTILE})
     ApiToken.issue(admin, f"token {HOSTILE}", ["assistants:read"])
+    reset_secret, _ = PasswordResetToken.issue(admin, admin, dt.timedelta(hours=1))
     return {
+        "reset_secret": reset_secret,
         "admin": admin,
         "model": model,
         "assistant": assistant,
@@ -100,9 +111,10 @@ def world(make, fake_openai):
     }
 
 
-def _ids(world) -> dict[str, list[int]]:
+def _ids(world) -> dict[str, list]:
     assistant = world["assistant"]
     return {
+        "token": [world["reset_secret"]],
         "assistant_id": [assistant.id],
         "execution_id": [world["done"].id, world["failed"].id, world["queued"].id],
         "ai_model_id": [world["model"].id],
@@ -120,7 +132,7 @@ def crawl_urls(app, world) -> list[str]:
             continue
         unknown = set(rule.arguments) - set(ids)
         assert not unknown, f"{rule.rule}: seed an object for {unknown} in this test's world"
-        combos: list[dict[str, int]] = [{}]
+        combos: list[dict] = [{}]
         for name in sorted(rule.arguments):
             values = ids[name]
             if rule.endpoint in STREAMS and name == "execution_id":
