@@ -304,6 +304,8 @@ def test_openapi_document_describes_every_operation_and_the_bearer_scheme(client
         ("POST", "/api/v1/executions/{execution_id}/cancel"),
         ("POST", "/api/v1/assistants/import"),
         ("POST", "/api/v1/assistants/export"),
+        ("GET", "/api/v1/executions/{execution_id}/messages"),
+        ("POST", "/api/v1/executions/{execution_id}/messages"),
         ("GET", "/api/v1/openapi.json"),
     }
     execution = doc["components"]["schemas"]["Execution"]["properties"]
