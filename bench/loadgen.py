@@ -183,7 +183,7 @@ def main() -> None:
     began = time.time()
     stop_at = began + spec["ramp"] + spec["window"]
     clients = []
-    for number in range(spec["concurrency"]):
+    for _ in range(spec["concurrency"]):
         clients.append(gevent.spawn(client, spec, stop_at, chains))
         gevent.sleep(spec["ramp"] / spec["concurrency"])  # a ramp, not a thundering herd
     # After the window no new chains start; the ones in flight finish within `drain` or are cut.
