@@ -144,6 +144,7 @@ def start_gunicorn(
         "API_RATE_LIMIT": "1000000 per minute",  # the clients share one token
         "BENCH_API_KEY": "sk-bench",
         "PROMETHEUS_MULTIPROC_DIR": str(logdir / f"metrics-{name}"),
+        "GRACEFUL_TIMEOUT": "5",
         **env,
     }
     log = logdir / f"{name}.log"
@@ -260,6 +261,7 @@ def measure(
     workers = server.workers
     worker_cpu = sum(cpu_seconds(pid) for pid in workers)
     provider_cpu = cpu_seconds(provider.pid)
+    backends = {pid: cpu_seconds(pid) for pid in backend_pids(server)}
     sampler = Sampler(workers)
     sampler.start()
     started = time.time()
@@ -290,6 +292,13 @@ def measure(
     result["chains_per_s"] = len(in_window) / (t1 - t0)
     result["ideal_per_s"] = concurrency / CHAIN_SECONDS
     result["completed"] = len(done)
+    # CPU per completed chain: steadier than throughput when the machine is shared. Postgres:
+    # the backends serving this variant's database (pooled connections live across the run).
+    result["worker_ms_per_chain"] = (
+        1000 * result["worker_cpu"] * elapsed / len(done) if done else None
+    )
+    db_cpu = sum(cpu_seconds(pid) - backends.get(pid, 0.0) for pid in backend_pids(server))
+    result["db_ms_per_chain"] = 1000 * db_cpu / len(done) if done and ours else None
     result["errors"] = [c["error"] for c in chains if "error" in c][:5]
     result["error_count"] = sum(1 for c in chains if "error" in c)
     if ours:
@@ -301,6 +310,24 @@ def measure(
             1 for c in done if any(len(t.split()) != 50 for t in c["text"].values())
         )
     return result
+
+
+def backend_pids(server: Server) -> list[int]:
+    """Postgres backends connected to this variant's database (none for the naive app)."""
+    if server.database is None:
+        return []
+    import psycopg2
+
+    connection = psycopg2.connect(server.database)
+    try:
+        with connection.cursor() as cur:
+            cur.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid()"
+            )
+            return [row[0] for row in cur.fetchall()]
+    finally:
+        connection.close()
 
 
 def verify(server: Server, chains: list[dict[str, Any]]) -> dict[str, Any]:
@@ -398,6 +425,15 @@ def ms(value: float | None) -> str:
     return "–" if value is None else f"{value * 1000:.0f}"
 
 
+def per_chain(rows: list[dict[str, Any]]) -> str:
+    worker = [r["worker_ms_per_chain"] for r in rows if r["worker_ms_per_chain"] is not None]
+    db = [r["db_ms_per_chain"] for r in rows if r["db_ms_per_chain"] is not None]
+    if not worker:
+        return "–"
+    text = f"{statistics.median(worker):.0f}"
+    return text + (f"+{statistics.median(db):.0f}" if db else "")
+
+
 def summarize(results: list[dict[str, Any]], workers: int) -> list[str]:
     lines = []
     names = list(dict.fromkeys(r["server"] for r in results))
@@ -418,7 +454,8 @@ def summarize(results: list[dict[str, Any]], workers: int) -> list[str]:
     header = (
         f"{'server':10} {'clients':>7} {'chains/s med (min–max)':>23} {'%ideal':>6} {'%peak':>5} "
         f"{'1st event p50/p99 ms':>20} {'1st token p50/p99':>17} {'place':>7} "
-        f"{'err/stuck/lost ev':>17} {'RSS MB':>6} {'wkr CPU':>7} {'prov':>5} {'lgen':>5}"
+        f"{'err/stuck/lost ev':>17} {'RSS MB':>6} {'wkr CPU':>7} {'ms/chain wkr+db':>15} "
+        f"{'prov':>5} {'lgen':>5}"
     )
     lines.append(header)
     for concurrency in levels:
@@ -448,6 +485,7 @@ def summarize(results: list[dict[str, Any]], workers: int) -> list[str]:
                 f"{place:>7} {problems:>17} "
                 f"{max(r['max_rss_mb'] for r in rows):6.0f} "
                 f"{100 * statistics.median(r['worker_cpu'] for r in rows):6.0f}% "
+                f"{per_chain(rows):>15} "
                 f"{100 * statistics.median(r['provider_cpu'] for r in rows):4.0f}% "
                 f"{100 * statistics.median(r['loadgen_cpu'] for r in rows):4.0f}%"
             )
