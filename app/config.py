@@ -29,7 +29,7 @@ class Config:
     APP_ENV = os.environ.get("APP_ENV", "production")
     SECRET_KEY = os.environ.get("SECRET_KEY", "")
     DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{ROOT / 'instance' / 'app.db'}"
-    DB_POOL_SIZE = _int("DB_POOL_SIZE", 10)
+    DB_POOL_SIZE = _int("DB_POOL_SIZE", 20)  # runs and streams of one worker (PERFORMANCE.md)
     DB_POOL_TIMEOUT = _int("DB_POOL_TIMEOUT", 10)
     MIGRATIONS_DIR = str(ROOT / "migrations")
 

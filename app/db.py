@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 from typing import Any
 from urllib.parse import unquote, urlparse
 
 from peewee import AutoField, DatabaseProxy, Model, SqliteDatabase
 from playhouse.db_url import parse as parse_db_url
-from playhouse.pool import PooledPostgresqlDatabase
+from playhouse.pool import MaxConnectionsExceeded, PooledPostgresqlDatabase
+from werkzeug.exceptions import ServiceUnavailable
 
+log = logging.getLogger(__name__)
 database = DatabaseProxy()
 
 
@@ -84,7 +87,13 @@ def init_app(app: Any) -> None:
         from flask import request
 
         if request.blueprint != "ops":  # health checks must answer while the database is down
-            database.connect(reuse_if_open=True)
+            try:
+                database.connect(reuse_if_open=True)
+            except MaxConnectionsExceeded:
+                # Every pooled connection stayed busy for DB_POOL_TIMEOUT: say "busy, retry"
+                # (503 + Retry-After) instead of a 500 (bench/streaming.py, overloaded machine).
+                log.warning("db.pool_exhausted", extra={"path": request.path})
+                raise ServiceUnavailable(retry_after=5) from None
 
     @app.teardown_request
     def _close(_exc: BaseException | None) -> None:

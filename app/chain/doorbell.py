@@ -38,6 +38,15 @@ def ring(key: str, seq: int | None = None) -> None:
         event.set()
 
 
+def ring_all() -> None:
+    """Wake every waiter: rings may have been missed (the listener was reconnecting)."""
+    with _lock:
+        waiters = [event for events in _waiters.values() for event in events]
+        _rung.clear()
+    for event in waiters:
+        event.set()
+
+
 class Subscription:
     """Listen on `key` from before you look, so a ring between the look and the wait is kept."""
 
@@ -102,6 +111,7 @@ class PostgresListener:
                 conn.autocommit = True
                 with conn.cursor() as cur:
                     cur.execute(f"LISTEN {EVENTS_CHANNEL}; LISTEN {QUEUE_CHANNEL};")
+                ring_all()  # what was committed while we were not listening: read it now
                 self._listen(conn)
             except Exception as exc:  # the database went away: retry, rooms keep polling
                 log.warning("doorbell listener lost its connection: %s", exc)

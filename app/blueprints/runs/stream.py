@@ -26,7 +26,7 @@ from app.streaming.render import (
     status_partial,
     step_partial,
 )
-from app.streaming.response import sse_response
+from app.streaming.response import poll_seconds, sse_response
 from app.streaming.state import RunView
 
 
@@ -55,7 +55,11 @@ def _events(
     last_queue_update = 0.0  # the first quiet moment of a queued run says its place at once
     last_place: object = ...  # sent only when it changed (hundreds may wait; see QueueSnapshot)
     for event in follow_events(
-        execution.id, after, wait_seconds=wait, keep_going=lambda: not shutting_down.is_set()
+        execution.id,
+        after,
+        wait_seconds=wait,
+        poll_seconds=poll_seconds(),
+        keep_going=lambda: not shutting_down.is_set(),
     ):
         now = time.monotonic()
         if event is None:
