@@ -479,7 +479,7 @@ def summarize(results: list[dict[str, Any]], workers: int) -> list[str]:
             lines.append(
                 f"{name:10} {concurrency:7} "
                 f"{f'{median:5.2f} ({min(rates):.2f}–{max(rates):.2f})':>23} "
-                f"{100 * median / rows[0]['ideal_per_s']:6.0f} {100 * median / peaks[name]:5.0f} "
+                f"{100 * median / rows[0]['ideal_per_s']:6.0f} {100 * median / (peaks[name] or 1):5.0f} "
                 f"{ms(percentile(first_event, 0.5)) + '/' + ms(percentile(first_event, 0.99)):>20} "
                 f"{ms(percentile(first_delta, 0.5)) + '/' + ms(percentile(first_delta, 0.99)):>17} "
                 f"{place:>7} {problems:>17} "
@@ -579,6 +579,8 @@ def main() -> None:
                     if server.database:
                         result["left_busy"] = wait_idle(server)
                     results.append(result)
+                    if args.json:  # as we go: a long run cut short keeps what it measured
+                        args.json.write_text(json.dumps(results))
                     print(
                         f"round {number + 1} {server.name:8} {level * args.workers:4} clients: "
                         f"{result['chains_per_s']:.2f} chains/s "
@@ -587,10 +589,10 @@ def main() -> None:
                         f"load {result['load_average']:.1f}",
                         flush=True,
                     )
-    print()
-    print("\n".join(summarize(results, args.workers)))
     if args.json:
         args.json.write_text(json.dumps(results))
+    print()
+    print("\n".join(summarize(results, args.workers)))
 
 
 if __name__ == "__main__":

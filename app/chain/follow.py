@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterator
+
+from playhouse.pool import MaxConnectionsExceeded
 
 from app.chain import doorbell
 from app.chain.events import events_after
@@ -34,9 +37,17 @@ def follow_events(
         while keep_going():
             batch = []
             if read or poll_seconds is None or time.monotonic() - last_read >= poll:
-                with database.connection_context():
-                    batch = events_after(execution_id, seq)
-                last_read = time.monotonic()
+                try:
+                    with database.connection_context():
+                        batch = events_after(execution_id, seq)
+                    last_read = time.monotonic()
+                except MaxConnectionsExceeded:
+                    # Every pooled connection stayed busy (overload): keep the stream, read
+                    # again after the next wait instead of ending it with an error.
+                    last_read = -math.inf
+                    yield None
+                    bell.wait(wait_seconds)
+                    continue
             for event in batch:
                 seq = event.seq
                 yield event

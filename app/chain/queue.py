@@ -15,6 +15,7 @@ import time
 from typing import Any
 
 from peewee import fn
+from playhouse.pool import MaxConnectionsExceeded
 
 from app.chain import doorbell
 from app.chain.settings import RunnerSettings
@@ -117,15 +118,19 @@ class QueueSnapshot:
             stale = now - self._read_at >= self.max_age or self._database is not database.obj
             newer = not self._ids or execution_id > self._ids[-1]  # started since the last read
             if stale or (newer and now - self._read_at >= 0.2):
-                with database.connection_context():
-                    query = (
-                        Execution.select(Execution.id)
-                        .where(Execution.status == "pending")
-                        .order_by(Execution.id)
-                        .tuples()
-                    )
-                    self._ids = [row[0] for row in query]
-                self._read_at, self._database = now, database.obj
+                try:
+                    with database.connection_context():
+                        query = (
+                            Execution.select(Execution.id)
+                            .where(Execution.status == "pending")
+                            .order_by(Execution.id)
+                            .tuples()
+                        )
+                        self._ids = [row[0] for row in query]
+                    self._database = database.obj
+                except MaxConnectionsExceeded:
+                    pass  # every connection busy: the last snapshot will do until the next try
+                self._read_at = now
             ids = self._ids
         index = bisect.bisect_left(ids, execution_id)
         return index if index < len(ids) and ids[index] == execution_id else None
