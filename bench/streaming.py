@@ -479,7 +479,8 @@ def summarize(results: list[dict[str, Any]], workers: int) -> list[str]:
             lines.append(
                 f"{name:10} {concurrency:7} "
                 f"{f'{median:5.2f} ({min(rates):.2f}–{max(rates):.2f})':>23} "
-                f"{100 * median / rows[0]['ideal_per_s']:6.0f} {100 * median / (peaks[name] or 1):5.0f} "
+                f"{100 * median / rows[0]['ideal_per_s']:6.0f} "
+                f"{100 * median / (peaks[name] or 1):5.0f} "
                 f"{ms(percentile(first_event, 0.5)) + '/' + ms(percentile(first_event, 0.99)):>20} "
                 f"{ms(percentile(first_delta, 0.5)) + '/' + ms(percentile(first_delta, 0.99)):>17} "
                 f"{place:>7} {problems:>17} "
