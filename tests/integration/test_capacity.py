@@ -20,6 +20,7 @@ def exhausted_pool() -> Iterator[None]:
     saved = pool._max_connections, pool._wait_timeout
     pool._max_connections, pool._wait_timeout = 1, 0.2
     database.close()  # this thread holds none: a request must check one out
+    pool.close_idle()  # and none waits idle in the pool (it would be handed out regardless)
     holding, release = threading.Event(), threading.Event()
 
     def hold() -> None:
