@@ -50,7 +50,7 @@ class Config:
     MAX_FORM_PARTS = 2000
 
     # The runner (app/chain/settings.py reads these; durations shrink to milliseconds in tests).
-    RUNNER_POOL_SIZE = _int("RUNNER_POOL_SIZE", 50)
+    RUNNER_POOL_SIZE = _int("RUNNER_POOL_SIZE", 40)  # per worker; see docs/PERFORMANCE.md
     RUNNER_FLUSH_MS = _int("RUNNER_FLUSH_MS", 150)
     RUNNER_LEASE_SECONDS = float(os.environ.get("RUNNER_LEASE_SECONDS") or 30)
     RUNNER_MAX_ATTEMPTS = _int("RUNNER_MAX_ATTEMPTS", 3)

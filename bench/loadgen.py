@@ -173,8 +173,8 @@ def client(spec: dict[str, Any], stop_at: float, chains: list[dict[str, Any]]) -
             run(spec, record)
         except Exception as error:  # counted, never silent
             record["error"] = f"{type(error).__name__}: {error}"
-        if "error" in record:
-            gevent.sleep(0.5)
+        if "error" in record:  # a 503 says when to come back (Retry-After: 5), as a client would
+            gevent.sleep(5.0 if " 503" in record["error"] else 0.5)
 
 
 def main() -> None:

@@ -398,11 +398,13 @@ def verify(server: Server, chains: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def wait_idle(server: Server, timeout: float = 120) -> int:
-    """Between measurements: until the variant has no queued or running run; returns those left."""
+def wait_idle(server: Server, patience: float = 30, timeout: float = 900) -> int:
+    """Between measurements: until the variant has no queued or running run. Returns the runs
+    left when none finished for `patience` seconds (stuck), or at `timeout`."""
     import psycopg2
 
     deadline = time.monotonic() + timeout
+    last_progress, best = time.monotonic(), None
     while True:
         connection = psycopg2.connect(server.database)
         try:
@@ -413,7 +415,9 @@ def wait_idle(server: Server, timeout: float = 120) -> int:
                 left = cur.fetchone()[0]
         finally:
             connection.close()
-        if not left or time.monotonic() > deadline:
+        if best is None or left < best:
+            best, last_progress = left, time.monotonic()
+        if not left or time.monotonic() > min(deadline, last_progress + patience):
             return left
         time.sleep(1)
 
@@ -454,7 +458,7 @@ def summarize(results: list[dict[str, Any]], workers: int) -> list[str]:
     header = (
         f"{'server':10} {'clients':>7} {'chains/s med (min–max)':>23} {'%ideal':>6} {'%peak':>5} "
         f"{'1st event p50/p99 ms':>20} {'1st token p50/p99':>17} {'place':>7} "
-        f"{'err/stuck/lost ev':>17} {'RSS MB':>6} {'wkr CPU':>7} {'ms/chain wkr+db':>15} "
+        f"{'err/cut/stuck/lost':>18} {'RSS MB':>6} {'wkr CPU':>7} {'ms/chain wkr+db':>15} "
         f"{'prov':>5} {'lgen':>5}"
     )
     lines.append(header)
@@ -470,10 +474,14 @@ def summarize(results: list[dict[str, Any]], workers: int) -> list[str]:
             queued = sum(r.get("queued", 0) for r in rows)
             place = f"{sum(r.get('place_shown', 0) for r in rows)}/{queued}" if queued else "–"
             ours = "stuck" in rows[0]
-            # The naive endpoint is cut at the end of the window (not drained): no stuck count.
-            stuck = sum(r["stuck"] + r["unfinished_clients"] for r in rows) if ours else "–"
+            # err: requests refused (503, retried) or failed; cut: chains still going when the
+            # load generator stopped waiting (the naive endpoint is never drained); stuck: ours
+            # still queued or running 120 s after that; lost: events not received + text that
+            # differs from prompt_results.
+            stuck = sum(r.get("left_busy", 0) for r in rows) if ours else "–"
             problems = (
-                f"{sum(r['error_count'] + r.get('not_completed', 0) for r in rows)}/{stuck}/"
+                f"{sum(r['error_count'] for r in rows)}/"
+                f"{sum(r['unfinished_clients'] for r in rows)}/{stuck}/"
                 f"{sum(r.get('events_lost', 0) + r.get('text_mismatch', 0) for r in rows)}"
             )
             lines.append(
@@ -483,7 +491,7 @@ def summarize(results: list[dict[str, Any]], workers: int) -> list[str]:
                 f"{100 * median / (peaks[name] or 1):5.0f} "
                 f"{ms(percentile(first_event, 0.5)) + '/' + ms(percentile(first_event, 0.99)):>20} "
                 f"{ms(percentile(first_delta, 0.5)) + '/' + ms(percentile(first_delta, 0.99)):>17} "
-                f"{place:>7} {problems:>17} "
+                f"{place:>7} {problems:>18} "
                 f"{max(r['max_rss_mb'] for r in rows):6.0f} "
                 f"{100 * statistics.median(r['worker_cpu'] for r in rows):6.0f}% "
                 f"{per_chain(rows):>15} "

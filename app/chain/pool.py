@@ -12,7 +12,7 @@ import logging
 import threading
 
 from app.chain import doorbell
-from app.chain.queue import claim_next
+from app.chain.queue import claim_batch
 from app.chain.runner import run_execution
 from app.chain.settings import RunnerSettings
 from app.db import database
@@ -21,6 +21,7 @@ from app.models import Execution
 
 log = logging.getLogger("app.runner")
 RELEASED = dt.datetime(1970, 1, 1)  # an expired lease: claimable by any process right away
+CLAIM_BATCH = 20  # most runs one claim transaction takes
 
 
 class RunnerPool:
@@ -46,16 +47,22 @@ class RunnerPool:
             while not self._stopping.is_set():
                 if not self._slots.acquire(timeout=self.settings.poll_interval):
                     continue
+                slots = 1  # and every other free slot, up to a batch: a burst is claimed at once
+                while slots < CLAIM_BATCH and self._slots.acquire(blocking=False):
+                    slots += 1
                 try:
-                    execution = claim_next(self.settings) if not self._stopping.is_set() else None
+                    claimed = (
+                        claim_batch(self.settings, slots) if not self._stopping.is_set() else []
+                    )
                 except Exception:
                     log.exception("runner.claim_failed")
-                    execution = None
-                if execution is None:
+                    claimed = []
+                for _ in range(slots - len(claimed)):
                     self._slots.release()
+                for execution in claimed:
+                    self._launch(execution)
+                if not claimed:
                     bell.wait(self.settings.poll_interval)
-                    continue
-                self._launch(execution)
 
     def _launch(self, execution: Execution) -> None:
         with self._lock:

@@ -51,6 +51,16 @@ def _claimable(now: dt.datetime) -> Any:
 
 def claim_next(settings: RunnerSettings) -> Execution | None:
     """Take the next run for this process, or None when there is nothing to do."""
+    claimed = claim_batch(settings, 1)
+    return claimed[0] if claimed else None
+
+
+def claim_batch(settings: RunnerSettings, limit: int) -> list[Execution]:
+    """Take up to `limit` runs, oldest first, in one transaction (empty: nothing to do).
+
+    A burst of new runs is admitted in a few round trips, not one claim after another
+    (bench/streaming.py: 40 runs started at once waited seconds for a one-by-one claimer).
+    """
     with database.connection_context():
         while True:
             now = utcnow()
@@ -59,31 +69,40 @@ def claim_next(settings: RunnerSettings) -> Execution | None:
                     Execution.select(Execution.id, Execution.attempt, Execution.status)
                     .where(_claimable(now))
                     .order_by(Execution.id)
-                    .limit(1)
+                    .limit(limit)
                 )
                 if is_postgres():
                     query = query.for_update(skip_locked=True)
-                row = query.first()
-                if row is None:
-                    return None
-                if row.status == "running" and row.attempt >= settings.max_attempts:
+                rows = list(query)
+                if not rows:
+                    return []
+                abandoned = [
+                    row
+                    for row in rows
+                    if row.status == "running" and row.attempt >= settings.max_attempts
+                ]
+                for row in abandoned:
                     _give_up(row.id, row.attempt)
-                    continue
-                claimed = list(
-                    Execution.update(
-                        status="running",
-                        lease_owner=settings.owner,
-                        lease_expires_at=now + dt.timedelta(seconds=settings.lease_seconds),
-                        attempt=Execution.attempt + 1,
-                        claimed_at=fn.COALESCE(Execution.claimed_at, now),
+                ids = [row.id for row in rows if row not in abandoned]
+                claimed = (
+                    list(
+                        Execution.update(
+                            status="running",
+                            lease_owner=settings.owner,
+                            lease_expires_at=now + dt.timedelta(seconds=settings.lease_seconds),
+                            attempt=Execution.attempt + 1,
+                            claimed_at=fn.COALESCE(Execution.claimed_at, now),
+                        )
+                        .where(Execution.id.in_(ids) & _claimable(now))
+                        .returning(Execution)
+                        .execute()
                     )
-                    .where((Execution.id == row.id) & _claimable(now))
-                    .returning(Execution)
-                    .execute()
+                    if ids
+                    else []
                 )
             if claimed:
                 pending_snapshot.invalidate()
-                return claimed[0]
+                return sorted(claimed, key=lambda execution: execution.id)
 
 
 def _give_up(execution_id: int, attempts: int) -> None:
@@ -124,9 +143,8 @@ class QueueSnapshot:
                             Execution.select(Execution.id)
                             .where(Execution.status == "pending")
                             .order_by(Execution.id)
-                            .tuples()
                         )
-                        self._ids = [row[0] for row in query]
+                        self._ids = [row.id for row in query.objects()]
                     self._database = database.obj
                 except MaxConnectionsExceeded:
                     pass  # every connection busy: the last snapshot will do until the next try

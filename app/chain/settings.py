@@ -15,7 +15,7 @@ def _owner_id() -> str:
 
 @dataclass(frozen=True)
 class RunnerSettings:
-    pool_size: int = 50  # concurrent executions per process (bench/streaming.py sizes it)
+    pool_size: int = 40  # concurrent executions per process (bench/streaming.py sizes it)
     flush_interval: float = 0.15  # seconds between event flushes (100–250 ms)
     lease_seconds: float = 30.0  # renewed at each flush; expired leases are reclaimed
     max_attempts: int = 3  # claims of one execution before it is failed
