@@ -129,7 +129,9 @@ def init_app(app: Any) -> None:
                 # Every pooled connection stayed busy for DB_POOL_TIMEOUT: say "busy, retry"
                 # (503 + Retry-After) instead of a 500 (bench/streaming.py, overloaded machine).
                 log.warning("db.pool_exhausted", extra={"path": request.path})
-                raise ServiceUnavailable(retry_after=5) from None
+                raise ServiceUnavailable(
+                    "The service is busy. Please try again in a few seconds.", retry_after=5
+                ) from None
 
     @app.teardown_request
     def _close(_exc: BaseException | None) -> None:
