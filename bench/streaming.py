@@ -579,6 +579,13 @@ def main() -> None:
             servers.append(naive)
         described = ", ".join(f"{s.name} {s.env}" if s.env else s.name for s in servers)
         print(f"servers: {described}; logs in {logdir}", flush=True)
+        # Warm every server first (not recorded): a worker's first chains import litellm's
+        # provider modules and open its connections, blocking the whole gevent worker meanwhile.
+        warm = argparse.Namespace(**{**vars(args), "window": 8.0, "warm": 0.0, "drain": 30.0})
+        for server in servers:
+            measure(server, 5, warm, provider)
+            if server.database:
+                wait_idle(server)
         for number in range(args.rounds):
             for level in levels:
                 order = servers if number % 2 == 0 else servers[::-1]
