@@ -51,7 +51,7 @@ class Config:
 
     # The runner (app/chain/settings.py reads these; durations shrink to milliseconds in tests).
     RUNNER_POOL_SIZE = _int("RUNNER_POOL_SIZE", 40)  # per worker; see docs/PERFORMANCE.md
-    RUNNER_FLUSH_MS = _int("RUNNER_FLUSH_MS", 150)
+    RUNNER_FLUSH_MS = _int("RUNNER_FLUSH_MS", 250)  # bench/streaming.py: see PERFORMANCE.md
     RUNNER_LEASE_SECONDS = float(os.environ.get("RUNNER_LEASE_SECONDS") or 30)
     RUNNER_MAX_ATTEMPTS = _int("RUNNER_MAX_ATTEMPTS", 3)
     RUNNER_POLL_SECONDS = float(os.environ.get("RUNNER_POLL_SECONDS") or 1)
