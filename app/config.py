@@ -29,7 +29,7 @@ class Config:
     APP_ENV = os.environ.get("APP_ENV", "production")
     SECRET_KEY = os.environ.get("SECRET_KEY", "")
     DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{ROOT / 'instance' / 'app.db'}"
-    DB_POOL_SIZE = _int("DB_POOL_SIZE", 10)
+    DB_POOL_SIZE = _int("DB_POOL_SIZE", 20)  # runs and streams of one worker (PERFORMANCE.md)
     DB_POOL_TIMEOUT = _int("DB_POOL_TIMEOUT", 10)
     MIGRATIONS_DIR = str(ROOT / "migrations")
 
@@ -50,8 +50,8 @@ class Config:
     MAX_FORM_PARTS = 2000
 
     # The runner (app/chain/settings.py reads these; durations shrink to milliseconds in tests).
-    RUNNER_POOL_SIZE = _int("RUNNER_POOL_SIZE", 50)
-    RUNNER_FLUSH_MS = _int("RUNNER_FLUSH_MS", 150)
+    RUNNER_POOL_SIZE = _int("RUNNER_POOL_SIZE", 40)  # per worker; see docs/PERFORMANCE.md
+    RUNNER_FLUSH_MS = _int("RUNNER_FLUSH_MS", 250)  # bench/streaming.py: see PERFORMANCE.md
     RUNNER_LEASE_SECONDS = float(os.environ.get("RUNNER_LEASE_SECONDS") or 30)
     RUNNER_MAX_ATTEMPTS = _int("RUNNER_MAX_ATTEMPTS", 3)
     RUNNER_POLL_SECONDS = float(os.environ.get("RUNNER_POLL_SECONDS") or 1)

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
+import time
 from typing import Any
 from urllib.parse import unquote, urlparse
 
 from peewee import AutoField, DatabaseProxy, Model, SqliteDatabase
 from playhouse.db_url import parse as parse_db_url
-from playhouse.pool import PooledPostgresqlDatabase
+from playhouse.pool import MaxConnectionsExceeded, PooledPostgresqlDatabase
+from psycopg2.extensions import TRANSACTION_STATUS_IDLE
+from werkzeug.exceptions import ServiceUnavailable
 
+log = logging.getLogger(__name__)
 database = DatabaseProxy()
 
 
@@ -25,6 +30,40 @@ class BaseModel(Model):
     class Meta:
         database = database
         legacy_table_names = False
+
+
+class PooledPostgres(PooledPostgresqlDatabase):
+    """Peewee 4 checks every connection it hands out with a `SELECT 1` round trip, under the
+    pool's lock: checkouts queue behind one another's round trips. Under load (bench/streaming.py:
+    every flush tick, every stream read, every request checks one out) that doubled the round
+    trips and serialized them. A connection returned idle within the last `RECENT` seconds is
+    handed out without the ping; an older one is still pinged (a restarted server is noticed).
+    """
+
+    RECENT = 5.0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._returned: dict[int, float] = {}  # conn key → when it came back to the pool
+        super().__init__(*args, **kwargs)
+
+    def _is_closed(self, conn: Any) -> bool:
+        returned = self._returned.get(self.conn_key(conn))
+        if (
+            not conn.closed
+            and returned is not None
+            and time.monotonic() - returned < self.RECENT
+            and conn.get_transaction_status() == TRANSACTION_STATUS_IDLE
+        ):
+            return False
+        return super()._is_closed(conn)
+
+    def _close(self, conn: Any, close_conn: bool = False) -> None:
+        self._returned[self.conn_key(conn)] = time.monotonic()
+        super()._close(conn, close_conn)
+
+    def _close_raw(self, conn: Any) -> None:
+        self._returned.pop(self.conn_key(conn), None)
+        super()._close_raw(conn)
 
 
 def make_database(url: str, *, pool_size: int = 10, pool_timeout: int = 10) -> Any:
@@ -51,7 +90,7 @@ def make_database(url: str, *, pool_size: int = 10, pool_timeout: int = 10) -> A
         )
         name = params.pop("database")
         params.setdefault("application_name", "assistant-architect")
-        return PooledPostgresqlDatabase(
+        return PooledPostgres(
             name,
             max_connections=pool_size,
             stale_timeout=300,
@@ -84,7 +123,15 @@ def init_app(app: Any) -> None:
         from flask import request
 
         if request.blueprint != "ops":  # health checks must answer while the database is down
-            database.connect(reuse_if_open=True)
+            try:
+                database.connect(reuse_if_open=True)
+            except MaxConnectionsExceeded:
+                # Every pooled connection stayed busy for DB_POOL_TIMEOUT: say "busy, retry"
+                # (503 + Retry-After) instead of a 500 (bench/streaming.py, overloaded machine).
+                log.warning("db.pool_exhausted", extra={"path": request.path})
+                raise ServiceUnavailable(
+                    "The service is busy. Please try again in a few seconds.", retry_after=5
+                ) from None
 
     @app.teardown_request
     def _close(_exc: BaseException | None) -> None:

@@ -64,6 +64,10 @@ class RunContext:
             self.existing.setdefault(step, (0, values.get("status", "running")))
             self._writes.append([step, values, insert])
 
+    def has_writes(self) -> bool:
+        with self._lock:
+            return bool(self._writes)
+
     def apply_writes(self) -> None:
         """Write the queued result rows (inside the caller's transaction)."""
         with self._lock:

@@ -20,11 +20,29 @@ QUEUE_KEY = "queue"
 
 _lock = threading.Lock()
 _waiters: dict[str, set[threading.Event]] = defaultdict(set)
+# The highest event `seq` rung per key, kept while someone listens: a writer rings its own
+# process after commit, then its NOTIFY comes back through the listener for the same rows —
+# without this every follower would read twice per flush, the second time for nothing.
+_rung: dict[str, int] = {}
 
 
-def ring(key: str) -> None:
+def ring(key: str, seq: int | None = None) -> None:
+    """Wake the waiters on `key`; with `seq`, only if no ring up to that seq was heard yet."""
     with _lock:
         waiters = list(_waiters.get(key, ()))
+        if seq is not None and waiters:
+            if seq <= _rung.get(key, 0):
+                return
+            _rung[key] = seq
+    for event in waiters:
+        event.set()
+
+
+def ring_all() -> None:
+    """Wake every waiter: rings may have been missed (the listener was reconnecting)."""
+    with _lock:
+        waiters = [event for events in _waiters.values() for event in events]
+        _rung.clear()
     for event in waiters:
         event.set()
 
@@ -46,6 +64,7 @@ class Subscription:
             _waiters[self.key].discard(self._event)
             if not _waiters[self.key]:
                 del _waiters[self.key]
+                _rung.pop(self.key, None)
 
     def wait(self, timeout: float) -> bool:
         """True when the bell rang since the last wait (or since subscribing)."""
@@ -92,6 +111,7 @@ class PostgresListener:
                 conn.autocommit = True
                 with conn.cursor() as cur:
                     cur.execute(f"LISTEN {EVENTS_CHANNEL}; LISTEN {QUEUE_CHANNEL};")
+                ring_all()  # what was committed while we were not listening: read it now
                 self._listen(conn)
             except Exception as exc:  # the database went away: retry, rooms keep polling
                 log.warning("doorbell listener lost its connection: %s", exc)
@@ -108,4 +128,5 @@ class PostgresListener:
                 if note.channel == QUEUE_CHANNEL:
                     ring(QUEUE_KEY)
                 else:
-                    ring(execution_key(int(note.payload.split(":", 1)[0])))
+                    execution_id, _, seq = note.payload.partition(":")
+                    ring(execution_key(int(execution_id)), int(seq) if seq else None)

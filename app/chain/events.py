@@ -59,24 +59,47 @@ class EventWriter:
         with self._lock:
             return bool(self._buffer)
 
-    def flush(self) -> int:
-        """Write what is buffered in one transaction; returns the last seq written."""
+    def _take_rows(self) -> list[dict[str, Any]]:
         with self._lock:
             batch, self._buffer = self._buffer, []
-        if not batch:
-            return self.last_seq
         now = utcnow()
-        rows = []
-        for offset, (kind, data) in enumerate(batch, start=1):
-            rows.append(
-                {
-                    "execution": self.execution_id,
-                    "seq": self.last_seq + offset,
-                    "event_type": kind,
-                    "event_data": data,
-                    "created_at": now,
-                }
-            )
+        return [
+            {
+                "execution": self.execution_id,
+                "seq": self.last_seq + offset,
+                "event_type": kind,
+                "event_data": data,
+                "created_at": now,
+            }
+            for offset, (kind, data) in enumerate(batch, start=1)
+        ]
+
+    def flush_with(self, query: Any) -> list[tuple]:
+        """Postgres, one round trip: the buffered events, their NOTIFY and `query` (the lease
+        renewal) sent as one multi-statement string — one implicit transaction, all or nothing.
+        Returns the rows `query` returned. The caller rings after it (committed on return)."""
+        rows = self._take_rows()
+        statements, params = [], []
+        if rows:
+            insert_sql, insert_params = ExecutionEvent.insert_many(rows).sql()
+            statements += [insert_sql, "SELECT pg_notify(%s, %s)"]
+            payload = f"{self.execution_id}:{self.last_seq + len(rows)}"
+            params += [*insert_params, doorbell.EVENTS_CHANNEL, payload]
+        query_sql, query_params = query.sql()
+        statements.append(query_sql)
+        params += query_params
+        cursor = database.execute_sql("; ".join(statements), params)
+        result = cursor.fetchall()
+        if rows:
+            self.last_seq += len(rows)
+            self.flushes += 1
+        return result
+
+    def flush(self) -> int:
+        """Write what is buffered in one transaction; returns the last seq written."""
+        rows = self._take_rows()
+        if not rows:
+            return self.last_seq
         with database.atomic():
             ExecutionEvent.insert_many(rows).execute()
             if is_postgres():
@@ -90,7 +113,7 @@ class EventWriter:
 
     def ring(self) -> None:
         """Wake this process's readers. Callers that flush inside a transaction ring after it."""
-        doorbell.ring(doorbell.execution_key(self.execution_id))
+        doorbell.ring(doorbell.execution_key(self.execution_id), self.last_seq)
 
 
 def events_after(execution_id: int, seq: int = 0, limit: int = 1000) -> list[ExecutionEvent]:

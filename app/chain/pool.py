@@ -16,7 +16,7 @@ import threading
 
 from app.chain import doorbell
 from app.chain.chat import answer_message, claim_next_answer
-from app.chain.queue import claim_next
+from app.chain.queue import claim_batch
 from app.chain.runner import run_execution
 from app.chain.settings import RunnerSettings
 from app.db import database
@@ -25,6 +25,7 @@ from app.models import Execution, ExecutionMessage
 
 log = logging.getLogger("app.runner")
 RELEASED = dt.datetime(1970, 1, 1)  # an expired lease: claimable by any process right away
+CLAIM_BATCH = 20  # most runs one claim transaction takes
 
 
 class RunnerPool:
@@ -52,30 +53,43 @@ class RunnerPool:
             while not self._stopping.is_set():
                 if not self._slots.acquire(timeout=self.settings.poll_interval):
                     continue
+                slots = 1  # and every other free slot, up to a batch: a burst is claimed at once
+                while slots < CLAIM_BATCH and self._slots.acquire(blocking=False):
+                    slots += 1
                 try:
-                    execution, answer = self._claim()
+                    runs, answers = self._claim(slots)
                 except Exception:
                     log.exception("runner.claim_failed")
-                    execution = answer = None
-                if execution is not None:
-                    self._launch(execution)
-                elif answer is not None:
-                    self._launch_answer(answer.id, answer.execution_id)
-                else:
+                    runs, answers = [], []
+                for _ in range(slots - len(runs) - len(answers)):
                     self._slots.release()
+                for execution in runs:
+                    self._launch(execution)
+                for answer in answers:
+                    self._launch_answer(answer.id, answer.execution_id)
+                if not runs and not answers:
                     bell.wait(self.settings.poll_interval)
 
-    def _claim(self) -> tuple[Execution | None, ExecutionMessage | None]:
-        """A queued run or an unanswered question; when both wait they take turns, so a long
-        queue of runs never starves a follow-up answer (nor the other way round)."""
+    def _claim(self, slots: int) -> tuple[list[Execution], list[ExecutionMessage]]:
+        """Queued runs (a burst at once) and unanswered questions for `slots` free slots. When
+        both wait they take turns at the first slot, so a long queue of runs never starves a
+        follow-up answer (nor the other way round)."""
         if self._stopping.is_set():
-            return None, None
+            return [], []
         self._answer_turn = not self._answer_turn
+        answers: list[ExecutionMessage] = []
         if self._answer_turn:
             answer = claim_next_answer(self.settings)
-            return (None, answer) if answer else (claim_next(self.settings), None)
-        execution = claim_next(self.settings)
-        return (execution, None) if execution else (None, claim_next_answer(self.settings))
+            if answer is not None:
+                answers.append(answer)
+        free = slots - len(answers)
+        runs = claim_batch(self.settings, free) if free > 0 else []
+        while len(runs) + len(answers) < slots and (runs or answers or not self._answer_turn):
+            answer = claim_next_answer(self.settings)
+            if answer is None:
+                break
+            answers.append(answer)
+        return runs, answers
 
     def _launch(self, execution: Execution) -> None:
         with self._lock:

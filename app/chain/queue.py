@@ -7,10 +7,15 @@ can never both win one row (SQLite included).
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
+import math
+import threading
+import time
 from typing import Any
 
 from peewee import fn
+from playhouse.pool import MaxConnectionsExceeded
 
 from app import budgets
 from app.chain import doorbell
@@ -39,6 +44,7 @@ def start_execution(assistant: Assistant, user: User, inputs: dict[str, Any]) ->
                 "SELECT pg_notify(%s, %s)", (doorbell.QUEUE_CHANNEL, str(execution.id))
             )
     doorbell.ring(doorbell.QUEUE_KEY)
+    pending_snapshot.invalidate()
     return execution
 
 
@@ -50,6 +56,16 @@ def _claimable(now: dt.datetime) -> Any:
 
 def claim_next(settings: RunnerSettings) -> Execution | None:
     """Take the next run for this process, or None when there is nothing to do."""
+    claimed = claim_batch(settings, 1)
+    return claimed[0] if claimed else None
+
+
+def claim_batch(settings: RunnerSettings, limit: int) -> list[Execution]:
+    """Take up to `limit` runs, oldest first, in one transaction (empty: nothing to do).
+
+    A burst of new runs is admitted in a few round trips, not one claim after another
+    (bench/streaming.py: 40 runs started at once waited seconds for a one-by-one claimer).
+    """
     with database.connection_context():
         while True:
             now = utcnow()
@@ -58,36 +74,92 @@ def claim_next(settings: RunnerSettings) -> Execution | None:
                     Execution.select(Execution.id, Execution.attempt, Execution.status)
                     .where(_claimable(now))
                     .order_by(Execution.id)
-                    .limit(1)
+                    .limit(limit)
                 )
                 if is_postgres():
                     query = query.for_update(skip_locked=True)
-                row = query.first()
-                if row is None:
-                    return None
-                if row.status == "running" and row.attempt >= settings.max_attempts:
+                rows = list(query)
+                if not rows:
+                    return []
+                abandoned = [
+                    row
+                    for row in rows
+                    if row.status == "running" and row.attempt >= settings.max_attempts
+                ]
+                for row in abandoned:
                     _give_up(row.id, row.attempt)
-                    continue
-                claimed = list(
-                    Execution.update(
-                        status="running",
-                        lease_owner=settings.owner,
-                        lease_expires_at=now + dt.timedelta(seconds=settings.lease_seconds),
-                        attempt=Execution.attempt + 1,
-                        claimed_at=fn.COALESCE(Execution.claimed_at, now),
+                ids = [row.id for row in rows if row not in abandoned]
+                claimed = (
+                    list(
+                        Execution.update(
+                            status="running",
+                            lease_owner=settings.owner,
+                            lease_expires_at=now + dt.timedelta(seconds=settings.lease_seconds),
+                            attempt=Execution.attempt + 1,
+                            claimed_at=fn.COALESCE(Execution.claimed_at, now),
+                        )
+                        .where(Execution.id.in_(ids) & _claimable(now))
+                        .returning(Execution)
+                        .execute()
                     )
-                    .where((Execution.id == row.id) & _claimable(now))
-                    .returning(Execution)
-                    .execute()
+                    if ids
+                    else []
                 )
             if claimed:
-                return claimed[0]
+                pending_snapshot.invalidate()
+                return sorted(claimed, key=lambda execution: execution.id)
 
 
 def _give_up(execution_id: int, attempts: int) -> None:
     from app.chain.runner import fail_abandoned
 
     fail_abandoned(execution_id, attempts)
+
+
+class QueueSnapshot:
+    """The pending runs' ids, read at most every `max_age` seconds per process, so hundreds of
+    queued streams telling their place share one query instead of a COUNT each (bench/streaming.py:
+    at 10× overload that COUNT per stream every 2 s took CPU from the admitted runs).
+
+    A run started or claimed in this process makes the snapshot stale at once; runs started
+    elsewhere show up within `max_age`.
+    """
+
+    def __init__(self, max_age: float = 1.0) -> None:
+        self.max_age = max_age
+        self._lock = threading.Lock()
+        self._ids: list[int] = []
+        self._read_at = -math.inf
+        self._database: object = None
+
+    def invalidate(self) -> None:
+        self._read_at = -math.inf
+
+    def place(self, execution_id: int) -> int | None:
+        """Runs queued ahead of this one (0 = next); None when it is not queued."""
+        with self._lock:
+            now = time.monotonic()
+            stale = now - self._read_at >= self.max_age or self._database is not database.obj
+            newer = not self._ids or execution_id > self._ids[-1]  # started since the last read
+            if stale or (newer and now - self._read_at >= 0.2):
+                try:
+                    with database.connection_context():
+                        query = (
+                            Execution.select(Execution.id)
+                            .where(Execution.status == "pending")
+                            .order_by(Execution.id)
+                        )
+                        self._ids = [row.id for row in query.objects()]
+                    self._database = database.obj
+                except MaxConnectionsExceeded:
+                    pass  # every connection busy: the last snapshot will do until the next try
+                self._read_at = now
+            ids = self._ids
+        index = bisect.bisect_left(ids, execution_id)
+        return index if index < len(ids) and ids[index] == execution_id else None
+
+
+pending_snapshot = QueueSnapshot()
 
 
 def queue_position(execution: Execution) -> int:

@@ -22,7 +22,7 @@ from app.chain.events import EventWriter
 from app.chain.lint import format_findings, has_errors, lint
 from app.chain.prompt_run import PromptOutcome, PromptRun
 from app.chain.settings import RunnerSettings
-from app.db import database, utcnow
+from app.db import database, is_postgres, utcnow
 from app.metrics import EXECUTION_DURATION
 from app.models import Execution, PromptResult
 
@@ -157,24 +157,26 @@ class Flusher:
 def heartbeat(ctx: RunContext) -> None:
     """Queued result rows and events, the lease renewal and the cancel flag: one transaction."""
     settings = ctx.settings
+    expires = utcnow() + dt.timedelta(seconds=settings.lease_seconds)
+    renew = (
+        Execution.update(lease_expires_at=expires)
+        .where((Execution.id == ctx.execution.id) & (Execution.lease_owner == settings.owner))
+        .returning(Execution.cancel_requested_at)
+    )
     with database.connection_context():
-        with database.atomic():
-            ctx.apply_writes()
-            ctx.writer.flush()
-            expires = utcnow() + dt.timedelta(seconds=settings.lease_seconds)
-            renewed = list(
-                Execution.update(lease_expires_at=expires)
-                .where(
-                    (Execution.id == ctx.execution.id) & (Execution.lease_owner == settings.owner)
-                )
-                .returning(Execution.cancel_requested_at)
-                .execute()
-            )
+        if is_postgres() and not ctx.has_writes():
+            # Most ticks (a prompt streaming): events, NOTIFY and lease in one round trip.
+            renewed = ctx.writer.flush_with(renew)
+        else:
+            with database.atomic():
+                ctx.apply_writes()
+                ctx.writer.flush()
+                renewed = [(row.cancel_requested_at,) for row in renew.execute()]
         ctx.writer.ring()
         if not renewed:
             ctx.lose_lease()
             raise LeaseLost()
-        if renewed[0].cancel_requested_at is not None and not ctx.cancelled:
+        if renewed[0][0] is not None and not ctx.cancelled:
             ctx.cancel()
 
 

@@ -15,8 +15,8 @@ def _owner_id() -> str:
 
 @dataclass(frozen=True)
 class RunnerSettings:
-    pool_size: int = 50  # concurrent executions per process (bench/streaming.py sizes it)
-    flush_interval: float = 0.15  # seconds between event flushes (100–250 ms)
+    pool_size: int = 40  # concurrent executions per process (bench/streaming.py sizes it)
+    flush_interval: float = 0.25  # seconds between event flushes (100–250 ms; PERFORMANCE.md)
     lease_seconds: float = 30.0  # renewed at each flush; expired leases are reclaimed
     max_attempts: int = 3  # claims of one execution before it is failed
     prompt_timeout: float = 120.0  # whole answer, when neither prompt nor assistant sets one

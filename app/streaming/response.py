@@ -13,6 +13,17 @@ from app.metrics import OPEN_STREAMS
 Produce = Callable[[float, float], Iterator[str]]  # (wait, keepalive) → SSE text
 
 
+# Postgres: NOTIFY wakes a stream for every commit (and the listener rings everyone when it
+# reconnects), so reading without a ring is only a safety net — not a query every wait from
+# each of hundreds of queued streams (bench/streaming.py). SQLite has no cross-process bell.
+POSTGRES_SAFETY_POLL_SECONDS = 10.0
+
+
+def poll_seconds() -> float | None:
+    """How often a stream reads without a ring: None = at every wait."""
+    return POSTGRES_SAFETY_POLL_SECONDS if is_postgres() else None
+
+
 def sse_response(produce: Produce) -> Response:
     keepalive = float(current_app.config.get("SSE_KEEPALIVE_SECONDS", 15))
     # Postgres NOTIFY wakes us from any process; SQLite has no cross-process bell, so poll briskly.

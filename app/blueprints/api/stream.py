@@ -18,7 +18,7 @@ from app.chain.events import events_after
 from app.chain.follow import follow_events
 from app.lifecycle import shutting_down
 from app.streaming.render import sse_comment, sse_message
-from app.streaming.response import sse_response
+from app.streaming.response import poll_seconds, sse_response
 
 _SEQ = re.compile(r"[0-9]{1,9}")  # a billion events per run is far beyond any run
 
@@ -58,7 +58,11 @@ def _events(execution_id: int, after: int, wait: float, keepalive: float) -> Ite
     yield "retry: 2000\n" + sse_comment("connected")
     last_ping = time.monotonic()
     for event in follow_events(
-        execution_id, after, wait_seconds=wait, keep_going=lambda: not shutting_down.is_set()
+        execution_id,
+        after,
+        wait_seconds=wait,
+        poll_seconds=poll_seconds(),
+        keep_going=lambda: not shutting_down.is_set(),
     ):
         if event is None:
             now = time.monotonic()

@@ -12,7 +12,7 @@ from app.blueprints.runs import bp
 from app.blueprints.runs.routes import execution_or_404
 from app.chain.events import events_after
 from app.chain.follow import follow_events
-from app.chain.queue import queue_position
+from app.chain.queue import pending_snapshot
 from app.db import database
 from app.lifecycle import shutting_down
 from app.models import Execution, ExecutionMessage
@@ -27,7 +27,7 @@ from app.streaming.render import (
     status_partial,
     step_partial,
 )
-from app.streaming.response import sse_response
+from app.streaming.response import poll_seconds, sse_response
 from app.streaming.state import RunView
 
 
@@ -54,14 +54,22 @@ def _events(
     yield "retry: 2000\n" + sse_comment("connected")
     last_ping = time.monotonic()
     last_queue_update = 0.0  # the first quiet moment of a queued run says its place at once
+    last_place: object = ...  # sent only when it changed (hundreds may wait; see QueueSnapshot)
     for event in follow_events(
-        execution.id, after, wait_seconds=wait, keep_going=lambda: not shutting_down.is_set()
+        execution.id,
+        after,
+        wait_seconds=wait,
+        poll_seconds=poll_seconds(),
+        keep_going=lambda: not shutting_down.is_set(),
     ):
         now = time.monotonic()
         if event is None:
             if view.status == "pending" and now - last_queue_update >= 2:
                 last_queue_update = now
-                yield sse_message(_queue_update(execution.id, view))
+                place = pending_snapshot.place(execution.id)
+                if place != last_place:
+                    last_place = place
+                    yield sse_message(status_partial(view, execution, place))
             if now - last_ping >= keepalive:
                 last_ping = now
                 yield sse_comment()
@@ -81,13 +89,6 @@ def _view_at(execution: Execution, seq: int) -> RunView:
             break
         view.apply(event.event_type, event.event_data, event.seq)
     return view
-
-
-def _queue_update(execution_id: int, view) -> str:
-    with database.connection_context():
-        execution = Execution.get_by_id(execution_id)
-        place = queue_position(execution) if execution.status == "pending" else None
-    return status_partial(view, execution, place)
 
 
 def _render(event, view, execution_id: int) -> str:
