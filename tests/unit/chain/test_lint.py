@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -441,30 +440,21 @@ def test_lint_of_non_mapping_prompt_item() -> None:
     assert kinds(lint({"prompts": [None]})) == [(1, "invalid_prompt", "error")]
 
 
-def _best_of(runs: int, work: Any) -> float:
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - started)
-    return min(times)
-
-
-def test_lint_of_20_prompts_of_100_kb_is_fast() -> None:
+# How fast lint is on these inputs is measured by bench/lint.py (figures in docs/PERFORMANCE.md),
+# never by a timed assertion here.
+def test_lint_of_20_prompts_of_100_kb() -> None:
     prose = (
         "The quick brown fox jumps over the lazy dog. " * 200 + '{"a": {"b": 1}} {{user_input}}\n'
     )
     body = (prose * (100_000 // len(prose) + 1))[:100_000]
     d = definition(*(prompt(f"P{i}", body, i) for i in range(MAX_PROMPTS)))
     assert len(lint(d)) == 0
-    assert _best_of(5, lambda: lint(d)) < 0.05
 
 
 @pytest.mark.parametrize(
     "unit",
     ["a", "{{", "}}", "{}", "${", "{{a}}", "{x}}", "{{a ", " {{"],
 )
-def test_lint_of_10_million_characters_is_not_quadratic(unit: str) -> None:
+def test_lint_of_10_million_characters(unit: str) -> None:
     d = definition(prompt("Huge", unit * (MAX_CONTENT_CHARS // len(unit))))
     assert has_errors(lint(d)) == (unit not in ("a", "{}"))
-    assert _best_of(1, lambda: lint(d)) < 2.0
