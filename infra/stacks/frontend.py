@@ -132,7 +132,7 @@ class FrontendStack(Stack):
                 "APP_ENV": "production",
                 "PORT": str(CONTAINER_PORT),
                 "WEB_CONCURRENCY": str(web_concurrency),
-                "DB_POOL_SIZE": "10",
+                "DB_POOL_SIZE": "20",
                 "DB_WAIT_SECONDS": "60",
                 "KEEPALIVE": str(ALB_IDLE_TIMEOUT.to_seconds() + 5),
                 "GRACEFUL_TIMEOUT": "90",
