@@ -13,6 +13,7 @@ from typing import Any
 from flask import Response, render_template, request, url_for
 
 from app.blueprints.admin import bp
+from app.date_filters import read_date_range
 from app.db import database, utcnow
 from app.htmx import render_page_or_fragment
 from app.models import AuditEvent
@@ -66,16 +67,7 @@ class AuditFilters:
             q=args.get("q", "").strip()[:TEXT_MAX],
             page=max(args.get("page", 1, type=int), 1),
         )
-        for name, label in (("date_from", "From"), ("date_to", "To")):
-            raw = args.get(name, "").strip()
-            if not raw:
-                continue
-            try:
-                setattr(found, name, dt.date.fromisoformat(raw))
-            except ValueError:
-                found.errors[name] = f"“{label}” must be a date like 2026-01-31."
-        if found.date_from and found.date_to and found.date_from > found.date_to:
-            found.errors["date_to"] = "“To” must be on or after “From”."
+        read_date_range(args, found)
         return found
 
     @property

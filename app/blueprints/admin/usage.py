@@ -11,6 +11,7 @@ from typing import Any
 from flask import Response, request
 
 from app.blueprints.admin import bp
+from app.date_filters import read_date_range
 from app.db import utcnow
 from app.htmx import render_page_or_fragment
 from app.security import admin_required, audit
@@ -41,15 +42,7 @@ class UsageFilters:
                 found.weeks = int(weeks)
             else:
                 found.errors["weeks"] = f"Choose between 1 and {MAX_WEEKS} weeks."
-        for name, label in (("date_from", "From"), ("date_to", "To")):
-            raw = args.get(name, "").strip()
-            if raw:
-                try:
-                    setattr(found, name, dt.date.fromisoformat(raw))
-                except ValueError:
-                    found.errors[name] = f"“{label}” must be a date like 2026-01-31."
-        if found.date_from and found.date_to and found.date_from > found.date_to:
-            found.errors["date_to"] = "“To” must be on or after “From”."
+        read_date_range(args, found)
         return found
 
     def range(self) -> tuple[dt.date, dt.date]:

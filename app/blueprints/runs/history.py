@@ -12,6 +12,7 @@ from app.blueprints.runs import bp
 from app.blueprints.runs.routes import execution_or_404
 from app.chain.chat import conversation
 from app.chain.definition import ChainIndex
+from app.date_filters import read_date_range
 from app.db import database
 from app.htmx import htmx, render_page_or_fragment
 from app.models import Assistant, Execution, PromptResult, User
@@ -53,16 +54,7 @@ class RunFilters:
             found.errors["status"] = "Choose a status from the list."
         found.assistant_id = args.get("assistant", type=int)
         found.page = max(args.get("page", 1, type=int), 1)
-        for name, label in (("date_from", "From"), ("date_to", "To")):
-            raw = args.get(name, "").strip()
-            if not raw:
-                continue
-            try:
-                setattr(found, name, dt.date.fromisoformat(raw))
-            except ValueError:
-                found.errors[name] = f"“{label}” must be a date like 2026-01-31."
-        if found.date_from and found.date_to and found.date_from > found.date_to:
-            found.errors["date_to"] = "“To” must be on or after “From”."
+        read_date_range(args, found)
         return found
 
     def args(self, **changes: Any) -> dict[str, Any]:
