@@ -18,7 +18,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 from stacks.database import DATABASE_PORT
-from stacks.settings import Settings
+from stacks.settings import OIDC_CONTEXT, Settings, oidc_environment
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CONTAINER_PORT = 8000
@@ -83,6 +83,21 @@ class FrontendStack(Stack):
             )
             for key in settings.provider_keys
         }
+        # Single sign-on when `-c oidcIssuer=… -c oidcClientId=…` (and the rest) are given; the
+        # client secret is a secret like the provider keys, its value set by ops after deploy.
+        sso_environment = oidc_environment(
+            {key: self.node.try_get_context(key) for key in OIDC_CONTEXT}
+        )
+        sso_secrets = {}
+        if sso_environment:
+            sso_secrets["OIDC_CLIENT_SECRET"] = ecs.Secret.from_secrets_manager(
+                secretsmanager.Secret(
+                    self,
+                    "OidcClientSecret",
+                    secret_name=f"aistudio/{settings.env_name.lower()}/OIDC_CLIENT_SECRET",
+                    description="The identity provider's app client secret; set after deploy.",
+                )
+            )
         container_secrets = {
             "SECRET_KEY": ecs.Secret.from_secrets_manager(app_secret),
             # The entrypoint builds DATABASE_URL from these fields of the cluster's secret.
@@ -92,6 +107,7 @@ class FrontendStack(Stack):
             "DB_USER": ecs.Secret.from_secrets_manager(database_secret, "username"),
             "DB_PASSWORD": ecs.Secret.from_secrets_manager(database_secret, "password"),
             **{k: ecs.Secret.from_secrets_manager(s) for k, s in provider_secrets.items()},
+            **sso_secrets,
         }
 
         # ---- the service -----------------------------------------------------------------------
@@ -142,6 +158,7 @@ class FrontendStack(Stack):
                 "PROXY_COUNT": "1",  # the app's ProxyFix: client IPs for the audit trail
                 "DEMO_MODEL": settings.demo_model,
                 "LOG_LEVEL": "INFO",
+                **sso_environment,
             },
             secrets=container_secrets,
             logging=ecs.LogDrivers.aws_logs(stream_prefix="web", log_group=self.log_group),

@@ -82,3 +82,31 @@ def settings_for(env_name: str, provider_keys: str | None = None) -> Settings:
             raise ValueError(f"provider keys must be named *_API_KEY: {', '.join(bad)}")
         settings = Settings(**{**settings.__dict__, "provider_keys": keys})
     return settings
+
+
+# Single sign-on (OIDC), from `-c` context values: the plain settings of the task's environment.
+# The client secret is never one of them: it is its own Secrets Manager secret (frontend.py).
+OIDC_CONTEXT = {
+    "oidcIssuer": "OIDC_ISSUER",
+    "oidcClientId": "OIDC_CLIENT_ID",
+    "oidcProviderName": "OIDC_PROVIDER_NAME",
+    "oidcGroupsClaim": "OIDC_GROUPS_CLAIM",
+    "oidcRoleMap": "OIDC_ROLE_MAP",
+    "oidcScopes": "OIDC_SCOPES",
+    "passwordLogin": "PASSWORD_LOGIN",
+}
+
+
+def oidc_environment(context: dict[str, str | None]) -> dict[str, str]:
+    """`{"OIDC_ISSUER": …, …}` for the context values given; empty when SSO is not configured."""
+    found = {OIDC_CONTEXT[k]: str(v).strip() for k, v in context.items() if k in OIDC_CONTEXT and v}
+    if not found:
+        return {}
+    issuer = found.get("OIDC_ISSUER", "")
+    if not issuer.startswith("https://"):
+        raise ValueError("oidcIssuer must be the provider's https:// issuer URL")
+    if not found.get("OIDC_CLIENT_ID"):
+        raise ValueError("oidcClientId is needed with oidcIssuer")
+    if found.get("PASSWORD_LOGIN", "on") not in ("on", "off"):
+        raise ValueError("passwordLogin must be on or off")
+    return found

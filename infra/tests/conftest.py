@@ -16,8 +16,16 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 @pytest.fixture(scope="session")
 def cdk_context() -> dict:
-    """cdk.json's context (the feature flags the CLI would pass), for the Dev environment."""
-    return {**json.loads((INFRA / "cdk.json").read_text())["context"], "env": "Dev"}
+    """cdk.json's context (the feature flags the CLI would pass), for the Dev environment, with
+    single sign-on configured (one synth serves every test: SSO adds to the defaults)."""
+    return {
+        **json.loads((INFRA / "cdk.json").read_text())["context"],
+        "env": "Dev",
+        "oidcIssuer": "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf123",
+        "oidcClientId": "4h1sclientid",
+        "oidcGroupsClaim": "cognito:groups",
+        "oidcRoleMap": "teachers=staff,admins=administrator",
+    }
 
 
 @pytest.fixture(scope="session")

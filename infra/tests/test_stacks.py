@@ -132,6 +132,7 @@ def test_secrets_come_from_secrets_manager_never_plain_environment(container) ->
         "DB_PASSWORD",
         "OPENAI_API_KEY",
         "ANTHROPIC_API_KEY",
+        "OIDC_CLIENT_SECRET",
     } <= secret_names
     plain = {e["Name"] for e in container["Environment"]}
     assert not plain & (secret_names | {"DATABASE_URL"}), plain
@@ -271,3 +272,25 @@ def test_environment_names_and_provider_keys_are_checked() -> None:
         settings_for("Staging")
     with pytest.raises(ValueError, match="_API_KEY"):
         settings_for("Dev", "DATABASE_URL")
+
+
+def test_single_sign_on_from_context(container) -> None:
+    plain = {e["Name"]: e["Value"] for e in container["Environment"]}
+    assert plain["OIDC_ISSUER"].startswith("https://cognito-idp.")
+    assert plain["OIDC_CLIENT_ID"] == "4h1sclientid"
+    assert plain["OIDC_GROUPS_CLAIM"] == "cognito:groups"
+    assert plain["OIDC_ROLE_MAP"] == "teachers=staff,admins=administrator"
+
+
+def test_single_sign_on_settings_are_checked() -> None:
+    from stacks.settings import oidc_environment
+
+    assert oidc_environment({"oidcIssuer": None, "oidcClientId": ""}) == {}
+    with pytest.raises(ValueError, match="https://"):
+        oidc_environment({"oidcIssuer": "http://idp.example", "oidcClientId": "x"})
+    with pytest.raises(ValueError, match="oidcClientId"):
+        oidc_environment({"oidcIssuer": "https://idp.example"})
+    with pytest.raises(ValueError, match="on or off"):
+        oidc_environment(
+            {"oidcIssuer": "https://idp.example", "oidcClientId": "x", "passwordLogin": "no"}
+        )
