@@ -353,3 +353,18 @@ def test_queued_runs_and_questions_take_turns_in_the_pool(auth, seed):
     kinds = sorted("run" if runs else "answer" for runs, answers in claims if runs or answers)
     assert kinds == ["answer", "run"]  # one of each, although two runs were queued first
     assert all(len(runs) + len(answers) == 1 for runs, answers in claims)
+
+
+def test_the_run_detail_shows_the_conversation(client, auth, seed):
+    run = completed_run(seed)
+    auth.sign_in(seed.user)
+    assert "Follow-up questions" not in client.get(f"/runs/{run.id}/detail").get_data(as_text=True)
+    auth.post(f"/runs/{run.id}/messages", {"question": "Kept <b>in</b> the detail?"})
+    answer_all()
+    html = client.get(f"/runs/{run.id}/detail").get_data(as_text=True)
+    record = html[html.index("Follow-up questions") :]
+    assert "Kept &lt;b&gt;in&lt;/b&gt; the detail?" in record  # a question stays text
+    answer = answers(run)[-1]
+    assert answer.role == "assistant" and answer.status == "completed" and answer.content
+    assert record.index("Kept &lt;b&gt;in") < record.index('class="output"')
+    assert f"{answer.tokens_in} tokens in, {answer.tokens_out} out" in html

@@ -140,8 +140,13 @@ def detail(execution_id: int) -> Any:
     execution = execution_or_404(execution_id)
     results = {result.step: result for result in _results(execution)}
     steps = [(step, results.get(step.number)) for step in ChainIndex(execution.definition).steps]
+    messages = conversation(execution.id)
     return render_template(
-        "runs/detail.html", execution=execution, assistant=execution.assistant, steps=steps
+        "runs/detail.html",
+        execution=execution,
+        assistant=execution.assistant,
+        steps=steps,
+        messages=messages,
     )
 
 
