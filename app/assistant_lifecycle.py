@@ -184,13 +184,21 @@ def _pending(assistant: Assistant, actor: User) -> AssistantVersion:
     return undecided_version(assistant) or _freeze(assistant, actor)
 
 
-def _decide(version: AssistantVersion, actor: User, decision: str, reason: str | None) -> None:
+def _decide(
+    assistant: Assistant, version: AssistantVersion, actor: User, decision: str, reason: str | None
+) -> None:
+    """Record the decision on the version, and the assistant's new status (and reason)."""
     now = utcnow()
     version.decision, version.decided_by, version.decided_at = decision, actor, now
     version.reason = reason
     # The owner is told on their next visit, unless they decided it themselves.
     version.owner_notified_at = now if version.assistant.user_id == actor.id else None
     version.save()
+    assistant.status, assistant.rejection_reason = decision, reason
+    assistant.touch()
+    assistant.save(
+        only=[Assistant.status, Assistant.rejection_reason, Assistant.version, Assistant.updated_at]
+    )
 
 
 def _require_pending(assistant: Assistant) -> None:
@@ -208,17 +216,7 @@ def approve(assistant: Assistant, actor: User) -> AssistantVersion:
     with database.atomic():
         version = _pending(assistant, actor)
         version.definition = snapshot(assistant, version.number)  # exactly what was approved
-        _decide(version, actor, "approved", None)
-        assistant.status, assistant.rejection_reason = "approved", None
-        assistant.touch()
-        assistant.save(
-            only=[
-                Assistant.status,
-                Assistant.rejection_reason,
-                Assistant.version,
-                Assistant.updated_at,
-            ]
-        )
+        _decide(assistant, version, actor, "approved", None)
     return version
 
 
@@ -230,17 +228,7 @@ def reject(assistant: Assistant, actor: User, reason: str) -> AssistantVersion:
         raise LifecycleError(f"Keep the reason under {MAX_REASON:,} characters.")
     with database.atomic():
         version = _pending(assistant, actor)
-        _decide(version, actor, "rejected", reason)
-        assistant.status, assistant.rejection_reason = "rejected", reason
-        assistant.touch()
-        assistant.save(
-            only=[
-                Assistant.status,
-                Assistant.rejection_reason,
-                Assistant.version,
-                Assistant.updated_at,
-            ]
-        )
+        _decide(assistant, version, actor, "rejected", reason)
     return version
 
 
