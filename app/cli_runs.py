@@ -12,7 +12,7 @@ from flask.cli import AppGroup
 
 from app.budgets import BudgetExceeded
 from app.chain import doorbell
-from app.chain.chat import answer_message, claim_next_answer
+from app.chain.chat_runner import answer_message, claim_next_answer
 from app.chain.follow import follow_events
 from app.chain.queue import claim_next, request_cancel, start_execution
 from app.chain.runner import run_execution

@@ -15,7 +15,7 @@ import logging
 import threading
 
 from app.chain import doorbell
-from app.chain.chat import answer_message, claim_next_answer
+from app.chain.chat_runner import answer_message, claim_next_answer
 from app.chain.queue import claim_batch
 from app.chain.runner import run_execution
 from app.chain.settings import RunnerSettings

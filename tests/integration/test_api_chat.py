@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.chain.chat import answer_message, claim_next_answer
+from app.chain.chat_runner import answer_message, claim_next_answer
 from app.chain.events import events_after
 from app.chain.queue import start_execution
 from app.models import AuditEvent, ExecutionMessage

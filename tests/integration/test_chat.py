@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from app.chain.chat import answer_message, claim_next_answer
+from app.chain.chat_runner import answer_message, claim_next_answer
 from app.chain.events import events_after
 from app.chain.queue import claim_next, start_execution
 from app.chain.runner import run_execution
