@@ -15,7 +15,7 @@ from typing import Any
 from peewee import DatabaseError
 
 from app.db import database, utcnow
-from app.interchange import aistudio
+from app.interchange import aistudio, aistudio_export
 from app.interchange.aistudio import FormatError, Plan, Report
 from app.interchange.models_map import ModelChoice
 from app.models import AIModel, Assistant, ChainPrompt, InputField, User
@@ -135,7 +135,7 @@ def export_document_for(ids: Iterable[int]) -> dict[str, Any]:
     wanted = list(dict.fromkeys(ids))
     by_id = {a.id: a for a in Assistant.select().where(Assistant.id.in_(wanted))}
     definitions = _definitions(wanted)
-    namer = aistudio.model_namer(model_choices())
+    namer = aistudio_export.model_namer(model_choices())
     items = []
     for assistant_id in wanted:
         assistant = by_id[assistant_id]
@@ -147,8 +147,8 @@ def export_document_for(ids: Iterable[int]) -> dict[str, Any]:
             "is_parallel": assistant.is_parallel,
             "timeout_seconds": assistant.timeout_seconds,
         }
-        items.append(aistudio.export_assistant(info, definitions[assistant_id], namer))
-    return aistudio.export_document(items)
+        items.append(aistudio_export.export_assistant(info, definitions[assistant_id], namer))
+    return aistudio_export.export_document(items)
 
 
 def _definitions(ids: list[int]) -> dict[int, dict[str, Any]]:

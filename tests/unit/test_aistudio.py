@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.chain.lint import lint
-from app.interchange import aistudio
+from app.interchange import aistudio, aistudio_export
 from app.interchange.aistudio import FormatError, convert_assistant, read_document
 from app.interchange.models_map import ModelChoice, export_name, match_model
 
@@ -311,7 +311,7 @@ def test_options_in_our_terms_and_back():
     assert any("image/png" in n for n in notes) and any(
         "5,000,000 bytes is 5 MB" in n for n in notes
     )
-    back = aistudio.options_out(ours)
+    back = aistudio_export.options_out(ours)
     assert back["accept"] == ".pdf,.docx,.txt" and back["maxSize"] == 5 * 1024 * 1024
     assert aistudio.options_in(back, "Field", []) == ours
 
@@ -332,13 +332,13 @@ def test_export_writes_zero_based_numbers_and_skips_field_names():
         ],
     }
     info = {"name": "N", "status": "approved"}
-    out = aistudio.export_assistant(info, definition, lambda ref: None)
+    out = aistudio_export.export_assistant(info, definition, lambda ref: None)
     assert out["prompts"][0]["content"] == "{{prompt_1_output}}"  # the field, not a prompt
     assert out["prompts"][1]["content"] == "{{prompt_1_output}} {{prompt_0_output}}"
 
 
 def test_export_document_shape():
-    document = aistudio.export_document([])
+    document = aistudio_export.export_document([])
     assert set(document) == {"version", "exported_at", "export_source", "assistants"}
     assert document["version"] == "1.0" and document["exported_at"].endswith("Z")
 
@@ -446,7 +446,7 @@ def test_stages_are_written_as_positions_and_groups(stages, expected):
         {"name": f"P{i}", "content": "x", "position": p, "sort_order": i, "parallel_group": g}
         for i, (p, g) in enumerate(stages)
     ]
-    out = aistudio.export_assistant(
+    out = aistudio_export.export_assistant(
         {"name": "Name", "status": "draft"}, {"fields": [], "prompts": prompts}, lambda r: None
     )
     assert [(p["position"], p["parallel_group"]) for p in out["prompts"]] == expected
