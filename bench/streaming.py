@@ -142,6 +142,7 @@ def start_gunicorn(
         "SECRET_KEY": SECRET,
         "APP_ENV": "production",
         "API_RATE_LIMIT": "1000000 per minute",  # the clients share one token
+        "RUN_START_RATE_LIMIT": "1000000 per minute",  # … and one person
         "BENCH_API_KEY": "sk-bench",
         "PROMETHEUS_MULTIPROC_DIR": str(logdir / f"metrics-{name}"),
         "GRACEFUL_TIMEOUT": "5",
@@ -339,9 +340,13 @@ def verify(server: Server, chains: list[dict[str, Any]]) -> dict[str, Any]:
     try:
         with connection.cursor() as cur:
             cur.execute(
-                "SELECT id, status, claimed_at FROM tool_executions WHERE id = ANY(%s)", (ids,)
+                "SELECT id, status, claimed_at, started_at, completed_at FROM tool_executions "
+                "WHERE id = ANY(%s)",
+                (ids,),
             )
-            executions = {row[0]: (row[1], row[2]) for row in cur.fetchall()}
+            rows = cur.fetchall()
+            executions = {row[0]: (row[1], row[2]) for row in rows}
+            times = {row[0]: (row[3], row[4]) for row in rows}
             cur.execute(
                 "SELECT execution_id, seq, event_type FROM assistant_architect_events "
                 "WHERE execution_id = ANY(%s)",
@@ -351,13 +356,15 @@ def verify(server: Server, chains: list[dict[str, Any]]) -> dict[str, Any]:
             for execution_id, seq, kind in cur.fetchall():
                 events.setdefault(execution_id, []).append((seq, kind))
             cur.execute(
-                "SELECT execution_id, step, output_data FROM prompt_results "
-                "WHERE execution_id = ANY(%s)",
+                "SELECT execution_id, step, output_data, started_at, completed_at "
+                "FROM prompt_results WHERE execution_id = ANY(%s)",
                 (ids,),
             )
             outputs: dict[int, dict[str, str]] = {}
-            for execution_id, step, output in cur.fetchall():
+            steps: dict[int, dict[int, tuple[dt.datetime, dt.datetime | None]]] = {}
+            for execution_id, step, output, began, ended in cur.fetchall():
                 outputs.setdefault(execution_id, {})[str(step)] = output or ""
+                steps.setdefault(execution_id, {})[step] = (began, ended)
     finally:
         connection.close()
     epoch = dt.datetime(1970, 1, 1)
@@ -385,6 +392,7 @@ def verify(server: Server, chains: list[dict[str, Any]]) -> dict[str, Any]:
             queued += 1
             place_shown.append(1 if chain["places"] else 0)
     return {
+        "phases": phases(chains, executions, times, steps),
         "runs": len(ids),
         "stuck": stuck,
         "not_completed": not_completed,
@@ -395,6 +403,52 @@ def verify(server: Server, chains: list[dict[str, Any]]) -> dict[str, Any]:
         "first_delta": first_delta,
         "queued": queued,
         "place_shown": sum(place_shown),
+    }
+
+
+def phases(
+    chains: list[dict[str, Any]],
+    executions: dict[int, tuple[str, dt.datetime | None]],
+    times: dict[int, tuple[dt.datetime, dt.datetime | None]],
+    steps: dict[int, dict[int, tuple[dt.datetime, dt.datetime | None]]],
+) -> dict[str, tuple[float, float, float]]:
+    """Where a completed chain's wall time went: median, mean and max seconds per phase (client clock and
+    server clock are the same machine's)."""
+    epoch = dt.datetime(1970, 1, 1)
+
+    def t(value: dt.datetime) -> float:
+        return (value - epoch).total_seconds()
+
+    spans: dict[str, list[float]] = {}
+    for chain in chains:
+        run = chain.get("id")
+        if run is None or "done" not in chain or run not in times:
+            continue
+        claimed = executions[run][1]
+        ran = steps.get(run, {})
+        ended = times[run][1]
+        if claimed is None or ended is None or sorted(ran) != [1, 2, 3]:
+            continue
+        if any(end is None for _, end in ran.values()):
+            continue
+        marks = [
+            ("POST answered", chain["started"] - chain["start"]),
+            ("queued", t(claimed) - t(times[run][0])),
+            ("claim→prompt 1", t(ran[1][0]) - t(claimed)),
+            ("prompt 1", t(ran[1][1]) - t(ran[1][0])),  # type: ignore[operator]
+            ("gap 1→2", t(ran[2][0]) - t(ran[1][1])),  # type: ignore[arg-type]
+            ("prompt 2", t(ran[2][1]) - t(ran[2][0])),  # type: ignore[arg-type]
+            ("gap 2→3", t(ran[3][0]) - t(ran[2][1])),  # type: ignore[arg-type]
+            ("prompt 3", t(ran[3][1]) - t(ran[3][0])),  # type: ignore[arg-type]
+            ("last prompt→run done", t(ended) - t(ran[3][1])),  # type: ignore[arg-type]
+            ("run done→client done", chain["done"] - t(ended)),
+            ("whole chain", chain["done"] - chain["start"]),
+        ]
+        for name, seconds in marks:
+            spans.setdefault(name, []).append(seconds)
+    return {
+        name: (statistics.median(values), statistics.fmean(values), max(values))
+        for name, values in spans.items()
     }
 
 
@@ -530,15 +584,19 @@ def main() -> None:
         help="NAME:KEY=VALUE,… — ours with these settings (repeatable; default: production)",
     )
     parser.add_argument("--no-naive", action="store_true")
-    parser.add_argument("--window", type=float, default=25.0, help="seconds of load per level")
+    parser.add_argument(
+        "--window", type=float, help="seconds of load per level (default 25; 19 with --quick)"
+    )
     parser.add_argument("--warm", type=float, default=7.0, help="seconds not counted at first")
     parser.add_argument("--ramp", type=float, default=1.0)
     parser.add_argument("--drain", type=float, default=240.0)
     parser.add_argument("--tokens", type=int, default=50)
     parser.add_argument("--json", type=Path, help="write every measurement here")
     args = parser.parse_args()
-    if args.quick:
-        args.rounds, args.window = 1, 19.0
+    if args.quick:  # one short round, unless a window is asked for
+        args.rounds = 1
+    if args.window is None:
+        args.window = 19.0 if args.quick else 25.0
     levels = [int(x) for x in args.levels.split(",")]
     variants = [parse_variant(v) for v in args.variant] or [("ours", {})]
 
@@ -605,6 +663,15 @@ def main() -> None:
                         f"load {result['load_average']:.1f}",
                         flush=True,
                     )
+                    if result.get("phases"):
+                        print(
+                            "    s (median/mean/max): "
+                            + ", ".join(
+                                f"{k} {a:.3f}/{b:.3f}/{c:.2f}"
+                                for k, (a, b, c) in result["phases"].items()
+                            ),
+                            flush=True,
+                        )
     if args.json:
         args.json.write_text(json.dumps(results))
     print()
