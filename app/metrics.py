@@ -24,6 +24,9 @@ PROMPTS = Counter("prompts_total", "Prompts run", ["model", "outcome"])
 TOKENS = Counter("tokens_total", "Tokens by model", ["model", "direction"])
 COST = Counter("cost_dollars_total", "Cost by model (priced models only)", ["model"])
 ACTIVE_RUNS = Gauge("runs_active", "Runs being executed", multiprocess_mode="livesum")
+STREAM_READS = Counter(
+    "stream_reads_total", "Event batches read by open streams, by where from", ["source"]
+)
 OPEN_STREAMS = Gauge("streams_open", "Open SSE streams", multiprocess_mode="livesum")
 QUEUED_RUNS = Gauge("runs_queued", "Runs waiting for a runner", multiprocess_mode="livemostrecent")
 

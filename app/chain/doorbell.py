@@ -19,32 +19,48 @@ QUEUE_CHANNEL = "aa_queue"
 QUEUE_KEY = "queue"
 
 _lock = threading.Lock()
-_waiters: dict[str, set[threading.Event]] = defaultdict(set)
+_waiters: dict[str, set[Subscription]] = defaultdict(set)
 # The highest event `seq` rung per key, kept while someone listens: a writer rings its own
 # process after commit, then its NOTIFY comes back through the listener for the same rows —
 # without this every follower would read twice per flush, the second time for nothing.
 _rung: dict[str, int] = {}
 
 
-def ring(key: str, seq: int | None = None) -> None:
-    """Wake the waiters on `key`; with `seq`, only if no ring up to that seq was heard yet."""
+def ring(key: str, seq: int | None = None, *, own: bool = False) -> None:
+    """Wake the waiters on `key`. With `seq`, only if no ring up to that seq was heard yet —
+    unless `own`: the writer of this process ringing for rows it announced with `expect`."""
     with _lock:
         waiters = list(_waiters.get(key, ()))
         if seq is not None and waiters:
-            if seq <= _rung.get(key, 0):
+            if seq <= _rung.get(key, 0) and not own:
                 return
-            _rung[key] = seq
-    for event in waiters:
-        event.set()
+            _rung[key] = max(seq, _rung.get(key, 0))
+    for waiter in waiters:
+        waiter.rang(seq)
+
+
+def expect(key: str, seq: int) -> None:
+    """A writer of this process is committing rows up to `seq` and will ring when it has: the
+    NOTIFY coming back for them is not a ring of its own. (Heard first, it would wake this
+    process's readers before the writer could hand them the rows — they would read the
+    database for what they are about to be given.)"""
+    with _lock:
+        if key in _waiters:
+            _rung[key] = max(seq, _rung.get(key, 0))
+
+
+def listening(key: str) -> bool:
+    """Whether anyone in this process waits on `key` now."""
+    return key in _waiters
 
 
 def ring_all() -> None:
     """Wake every waiter: rings may have been missed (the listener was reconnecting)."""
     with _lock:
-        waiters = [event for events in _waiters.values() for event in events]
+        waiters = [waiter for subscriptions in _waiters.values() for waiter in subscriptions]
         _rung.clear()
-    for event in waiters:
-        event.set()
+    for waiter in waiters:
+        waiter.rang(None)
 
 
 class Subscription:
@@ -53,24 +69,40 @@ class Subscription:
     def __init__(self, key: str) -> None:
         self.key = key
         self._event = threading.Event()
+        self._rung_seq = 0  # the highest event seq a ring announced
+        self._unknown = False  # a ring that named no seq (anything may have changed)
 
     def __enter__(self) -> Subscription:
         with _lock:
-            _waiters[self.key].add(self._event)
+            _waiters[self.key].add(self)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         with _lock:
-            _waiters[self.key].discard(self._event)
+            _waiters[self.key].discard(self)
             if not _waiters[self.key]:
                 del _waiters[self.key]
                 _rung.pop(self.key, None)
+
+    def rang(self, seq: int | None) -> None:
+        if seq is None:
+            self._unknown = True
+        elif seq > self._rung_seq:
+            self._rung_seq = seq
+        self._event.set()
 
     def wait(self, timeout: float) -> bool:
         """True when the bell rang since the last wait (or since subscribing)."""
         rang = self._event.wait(timeout)
         self._event.clear()
         return rang
+
+    def announced(self) -> int | None:
+        """The highest seq rung so far; None (once) after a ring that named none."""
+        if self._unknown:
+            self._unknown = False
+            return None
+        return self._rung_seq
 
 
 def subscribe(key: str) -> Subscription:

@@ -12,6 +12,7 @@ import threading
 from typing import Any
 
 from app.chain import doorbell
+from app.chain.recent import EventRow, recent_events
 from app.db import database, is_postgres, utcnow
 from app.models.execution import ExecutionEvent
 
@@ -19,6 +20,7 @@ from app.models.execution import ExecutionEvent
 class EventWriter:
     def __init__(self, execution_id: int) -> None:
         self.execution_id = execution_id
+        self._key = doorbell.execution_key(execution_id)
         self._lock = threading.Lock()
         self._buffer: list[tuple[str, dict[str, Any]]] = []
         last = (
@@ -30,6 +32,7 @@ class EventWriter:
         )
         self.last_seq: int = last or 0
         self.flushes = 0
+        self._unrung: list[dict[str, Any]] = []  # flushed, handed to readers when we ring
 
     def append(self, event_type: str, data: dict[str, Any]) -> None:
         with self._lock:
@@ -62,6 +65,9 @@ class EventWriter:
     def _take_rows(self) -> list[dict[str, Any]]:
         with self._lock:
             batch, self._buffer = self._buffer, []
+        if self._unrung:  # a flush that never rang: its transaction may have rolled back
+            self._unrung = []
+            recent_events.forget(self.execution_id)
         now = utcnow()
         return [
             {
@@ -88,11 +94,14 @@ class EventWriter:
         query_sql, query_params = query.sql()
         statements.append(query_sql)
         params += query_params
+        if rows:
+            doorbell.expect(self._key, self.last_seq + len(rows))
         cursor = database.execute_sql("; ".join(statements), params)
         result = cursor.fetchall()
         if rows:
             self.last_seq += len(rows)
             self.flushes += 1
+            self._unrung = rows
         return result
 
     def flush(self) -> int:
@@ -100,6 +109,7 @@ class EventWriter:
         rows = self._take_rows()
         if not rows:
             return self.last_seq
+        doorbell.expect(self._key, self.last_seq + len(rows))
         with database.atomic():
             ExecutionEvent.insert_many(rows).execute()
             if is_postgres():
@@ -107,20 +117,44 @@ class EventWriter:
                 database.execute_sql("SELECT pg_notify(%s, %s)", (doorbell.EVENTS_CHANNEL, payload))
         self.last_seq += len(rows)
         self.flushes += 1
+        self._unrung = rows
         if not database.in_transaction():  # committed: readers can see it now
             self.ring()
         return self.last_seq
 
     def ring(self) -> None:
-        """Wake this process's readers. Callers that flush inside a transaction ring after it."""
-        doorbell.ring(doorbell.execution_key(self.execution_id), self.last_seq)
+        """Wake this process's readers, handing them the rows just committed (app.chain.recent).
+        Callers that flush inside a transaction ring after it commits."""
+        rows, self._unrung = self._unrung, []
+        if not rows:  # nothing committed since the last ring
+            return
+        if doorbell.listening(self._key):
+            recent_events.publish(self.execution_id, rows)
+        doorbell.ring(self._key, self.last_seq, own=True)
 
 
-def events_after(execution_id: int, seq: int = 0, limit: int = 1000) -> list[ExecutionEvent]:
-    """Events of a run with `seq` greater than the given one, in order (the read API)."""
-    return list(
-        ExecutionEvent.select()
-        .where((ExecutionEvent.execution == execution_id) & (ExecutionEvent.seq > seq))
-        .order_by(ExecutionEvent.seq)
-        .limit(limit)
-    )
+def events_after(execution_id: int, seq: int = 0, limit: int = 1000) -> list[EventRow]:
+    """Events of a run with `seq` greater than the given one, in order (the read API).
+
+    Every open stream calls this at each flush it was not handed from memory, so the SQL is
+    built once per database (Peewee builds a query anew each time: most of the cost here)."""
+    sql = _EVENTS_AFTER.get(type(database.obj))
+    if sql is None:
+        query = (
+            ExecutionEvent.select(
+                ExecutionEvent.seq,
+                ExecutionEvent.event_type,
+                ExecutionEvent.event_data,
+                ExecutionEvent.created_at,
+            )
+            .where((ExecutionEvent.execution == 0) & (ExecutionEvent.seq > 0))
+            .order_by(ExecutionEvent.seq)
+            .limit(1)
+        )
+        sql = _EVENTS_AFTER[type(database.obj)] = query.sql()[0]
+    data, created = ExecutionEvent.event_data.python_value, ExecutionEvent.created_at.python_value
+    cursor = database.execute_sql(sql, (execution_id, seq, limit))
+    return [EventRow(row[0], row[1], data(row[2]), created(row[3])) for row in cursor.fetchall()]
+
+
+_EVENTS_AFTER: dict[type, str] = {}

@@ -10,8 +10,14 @@ from playhouse.pool import MaxConnectionsExceeded
 
 from app.chain import doorbell
 from app.chain.events import events_after
+from app.chain.recent import EventRow, recent_events
 from app.db import database
-from app.models.execution import STREAM_END_EVENTS, ExecutionEvent
+from app.metrics import STREAM_READS
+from app.models.execution import STREAM_END_EVENTS
+
+READ_LIMIT = 1000  # events per read
+READ_FROM_MEMORY = STREAM_READS.labels("memory")
+READ_FROM_DATABASE = STREAM_READS.labels("database")
 
 
 def follow_events(
@@ -21,26 +27,36 @@ def follow_events(
     wait_seconds: float = 0.5,
     poll_seconds: float | None = None,
     keep_going: Callable[[], bool] = lambda: True,
-) -> Iterator[ExecutionEvent | None]:
+) -> Iterator[EventRow | None]:
     """Yield events in `seq` order until the terminal one (or the end of a follow-up answer);
     None when a wait timed out (a ping).
 
     Reads when the doorbell rang, else every `poll_seconds` (default: every wait) — on Postgres
     the bell carries every commit (NOTIFY, and a ring-all when the listener reconnects), so the
     poll is only a safety net, and hundreds of queued streams need not query every wait.
-    Holds a database connection only while reading a batch, never while waiting.
+    Holds a database connection only while reading a batch, never while waiting. Woken by a
+    writer of this process, it takes the rows that writer just committed from memory
+    (app.chain.recent) instead of reading them back.
     """
     seq = after_seq
     poll = wait_seconds if poll_seconds is None else max(poll_seconds, wait_seconds)
     with doorbell.subscribe(doorbell.execution_key(execution_id)) as bell:
-        read = True
+        read, rung = True, False
         last_read = 0.0
         while keep_going():
-            batch = []
+            batch: list[EventRow] | None = []
             if read or poll_seconds is None or time.monotonic() - last_read >= poll:
+                announced = bell.announced() if rung else None
+                batch = (
+                    None if announced is None else recent_events.after(execution_id, seq, announced)
+                )
                 try:
-                    with database.connection_context():
-                        batch = events_after(execution_id, seq)
+                    if batch is None:
+                        with database.connection_context():
+                            batch = events_after(execution_id, seq, READ_LIMIT)
+                        READ_FROM_DATABASE.inc()
+                    else:
+                        READ_FROM_MEMORY.inc()
                     last_read = time.monotonic()
                 except MaxConnectionsExceeded:
                     # Every pooled connection stayed busy (overload): keep the stream, read
@@ -49,11 +65,13 @@ def follow_events(
                     yield None
                     bell.wait(wait_seconds)
                     continue
-            for event in batch:
+            for event in batch or ():
                 seq = event.seq
                 yield event
                 if event.event_type in STREAM_END_EVENTS:
                     return
-            read = bool(batch) or bell.wait(wait_seconds)
+            # A full batch: more may be there. Otherwise the bell says when: it was subscribed
+            # before the read, so a commit after the read has rung it (no empty read per flush).
+            read = rung = len(batch or ()) >= READ_LIMIT or bell.wait(wait_seconds)
             if not read:
                 yield None

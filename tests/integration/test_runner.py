@@ -258,3 +258,38 @@ def test_cancel_of_a_queued_run_is_immediate(make, fake_model, fake_openai):
     assert request_cancel(execution)
     assert Execution.get_by_id(execution.id).status == "cancelled"
     assert claim_next(FAST) is None and fake_openai.requests == []
+
+
+def test_a_follower_in_the_writers_process_is_handed_the_rows_it_would_read(make, fake_model):
+    """While a run streams, a follower woken by its writer takes the committed rows from memory
+    (no read per flush) — and they are exactly the rows in the database, in order, none missed."""
+    from app.chain.follow import READ_FROM_DATABASE, READ_FROM_MEMORY, follow_events
+
+    assistant = chain(  # slow: each answer streams over several flushes
+        make,
+        fake_model,
+        "[[slow:5]] Analyze this: {{user_input}}",
+        "Summarize: {{prompt_1_output}}",
+    )
+    execution = start_execution(assistant, assistant.user, {"user_input": "tides and moons"})
+    received: list[tuple[int, str, dict]] = []
+    subscribed = threading.Event()
+
+    def follow() -> None:
+        events = follow_events(execution.id, wait_seconds=0.2, poll_seconds=30)
+        for event in events:
+            subscribed.set()
+            if event is not None:
+                received.append((event.seq, event.event_type, event.event_data))
+
+    memory, database_reads = READ_FROM_MEMORY._value.get(), READ_FROM_DATABASE._value.get()
+    follower = threading.Thread(target=follow, daemon=True)
+    follower.start()
+    assert subscribed.wait(5)
+    done = run_now(execution)
+    follower.join(timeout=10)
+    assert not follower.is_alive() and done.status == "completed"
+    stored = [(e.seq, e.event_type, e.event_data) for e in events_after(done.id)]
+    assert received == stored
+    assert READ_FROM_MEMORY._value.get() - memory >= 3
+    assert READ_FROM_DATABASE._value.get() - database_reads < READ_FROM_MEMORY._value.get() - memory
