@@ -25,6 +25,7 @@ from typing import Any
 import httpx
 import litellm
 from litellm.llms.custom_httpx.http_handler import get_ssl_configuration
+from openai.types.chat import ChatCompletionChunk
 
 from app.chain.demo_provider import DEMO_PROVIDER, register_demo_provider
 from app.chain.provider_errors import (
@@ -116,9 +117,17 @@ def configure_litellm() -> None:
         )
     # No "Give Feedback / Get Help" banner printed on every provider error.
     litellm.suppress_debug_info = True
+    # litellm formats every chunk into debug text (f"… {chunk}", twice) even with debugging off,
+    # and the openai SDK's str() walks the whole pydantic chunk: ~5 % of a worker's CPU under
+    # load (bench/streaming.py). str() of a chunk is only ever that text: a short one will do.
+    ChatCompletionChunk.__str__ = _chunk_text  # type: ignore[method-assign,assignment]
     # Not drop_params: with it, litellm 1.110 re-sends a request refused with HTTP 422, then
     # returns None instead of raising.
     register_demo_provider()
+
+
+def _chunk_text(chunk: ChatCompletionChunk) -> str:
+    return f"ChatCompletionChunk(id={chunk.id!r})"
 
 
 def is_allowed_key_env(name: str, allowlist: Collection[str] = ()) -> bool:
