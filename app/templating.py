@@ -12,7 +12,7 @@ from app.models.assistant import STATUS_LABELS
 from app.models.execution import RUN_STATUS_LABELS
 from app.models.user import ROLE_LABELS, ROLES
 from app.security import current_user
-from app.streaming.render import render_markdown
+from app.streaming.render import queue_place_text, render_markdown
 
 HTMX_VERSION_FILE = "vendor/htmx-2.0.11.min.js"
 HTMX_SSE_FILE = "vendor/htmx-ext-sse-2.2.4.min.js"
@@ -129,6 +129,7 @@ def init_app(app: Flask) -> None:
         admin_section=_admin_section,
         current_user=current_user,
         render_markdown=render_markdown,
+        queue_place_text=queue_place_text,
         ROLES=ROLES,
         ASSISTANT_ICONS=ASSISTANT_ICONS,
         ROLE_LABELS=ROLE_LABELS,

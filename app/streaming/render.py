@@ -72,6 +72,17 @@ def status_partial(view: RunView, execution, queue_place: int | None = None) -> 
     )
 
 
+def queue_place_text(place: int | None, oob: bool = False) -> Markup:
+    """Where a queued run stands. While hundreds wait, each stream sends this alone when its
+    place changes — not the whole status card through a template (bench/streaming.py)."""
+    if place:
+        text = f"Waiting for a free slot — {place} run{'s' if place != 1 else ''} ahead of yours."
+    else:
+        text = "Starting…"
+    swap = ' hx-swap-oob="outerHTML"' if oob else ""
+    return Markup(f'<span id="run-queue-place"{swap}>{text}</span>')
+
+
 def announce(message: str) -> str:
     return f'<div id="run-announcer" hx-swap-oob="innerHTML">{escape(message)}</div>'
 

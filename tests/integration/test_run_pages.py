@@ -324,3 +324,33 @@ def test_huge_ids_and_nul_characters_are_refused_cleanly(client, auth, seed):
     assert response.status_code == 422
     assert "NUL character" in response.get_data(as_text=True)
     assert Execution.select().count() == 0
+
+
+def test_a_queued_run_is_told_its_place_and_when_it_moves_up(client, auth, make, fake_openai):
+    """The page says how many runs are ahead; the stream sends only that line when it changes."""
+    from app.chain.runner import cancel_pending
+
+    model = make.model(name="Fake", model_id="openai/fake-model", api_base=fake_openai.base_url)
+    owner = make.user()
+    assistant = make.assistant(user=owner, prompts=[{"name": "P", "content": "x", "model": model}])
+    auth.sign_in(owner)
+    first, _, mine = (start_execution(assistant, owner, {}) for _ in range(3))  # nobody runs them
+    page = client.get(f"/runs/{mine.id}").get_data(as_text=True)
+    assert "Waiting for a free slot — 2 runs ahead of yours." in page
+    response = client.get(f"/runs/{mine.id}/stream", buffered=False)
+    places = []
+    for chunk in response.response:
+        text = chunk.decode() if isinstance(chunk, bytes) else chunk
+        for place in re.findall(
+            r'<span id="run-queue-place" hx-swap-oob="outerHTML">(.*?)</span>', text
+        ):
+            places.append(place)
+            if len(places) == 1:
+                assert cancel_pending(first.id)  # the run ahead leaves the queue
+        if len(places) == 2:
+            break
+    response.close()
+    assert places == [
+        "Waiting for a free slot — 2 runs ahead of yours.",
+        "Waiting for a free slot — 1 run ahead of yours.",
+    ]

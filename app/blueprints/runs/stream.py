@@ -22,6 +22,7 @@ from app.streaming.render import (
     announce,
     chat_delta_partial,
     delta_partial,
+    queue_place_text,
     sse_comment,
     sse_message,
     status_partial,
@@ -69,7 +70,7 @@ def _events(
                 place = pending_snapshot.place(execution.id)
                 if place != last_place:
                     last_place = place
-                    yield sse_message(status_partial(view, execution, place))
+                    yield sse_message(queue_place_text(place, oob=True))
             if now - last_ping >= keepalive:
                 last_ping = now
                 yield sse_comment()
