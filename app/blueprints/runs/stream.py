@@ -75,7 +75,7 @@ def _events(
                 last_ping = now
                 yield sse_comment()
             continue
-        html = _render(event, view, execution.id)
+        html = _render(event, view, execution)
         if html:
             yield sse_message(html, event_id=event.seq)
         if event.event_type in STREAM_END_EVENTS:
@@ -92,8 +92,9 @@ def _view_at(execution: Execution, seq: int) -> RunView:
     return view
 
 
-def _render(event, view, execution_id: int) -> str:
-    kind, data = event.event_type, event.event_data
+def _render(event, view, opened: Execution) -> str:
+    """`opened`: the run as it was when the stream opened."""
+    kind, data, execution_id = event.event_type, event.event_data, opened.id
     step = view.apply(kind, data, event.seq)
     if kind.startswith("chat-"):
         return _render_chat(kind, data, view, execution_id)
@@ -106,7 +107,9 @@ def _render(event, view, execution_id: int) -> str:
             parts.append(announce(f"{step.name} is done."))
         elif kind == "prompt-error" and not step.retrying:
             parts.append(announce(f"{step.name} failed."))
-    if kind.startswith("execution-"):
+    if kind == "execution-start":  # nothing the status card shows has changed in the row yet
+        parts.append(status_partial(view, opened))
+    elif kind.startswith("execution-"):
         with database.connection_context():
             execution = Execution.get_by_id(execution_id)
         parts.append(status_partial(view, execution))
