@@ -418,3 +418,31 @@ def test_timeouts_and_cancel_work_under_gevent(fake_openai: FakeOpenAIServer) ->
     assert cancel_seconds < 3
     assert result["ticks"] == 10  # other greenlets kept running while streams waited
     assert fake_openai.wait_for_disconnects(3)
+
+
+def test_no_success_log_is_built_while_no_litellm_callback_listens(
+    fake_openai: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """litellm's end-of-stream success log prices the answer again for callbacks we never
+    register: skipped — but a callback configured later still hears of every call."""
+    from litellm.litellm_core_utils.litellm_logging import Logging
+
+    built: list[object] = []
+    original = Logging._build_standard_logging_payload
+
+    def counting(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        built.append(self)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Logging, "_build_standard_logging_payload", counting)
+    assert "".join(start(fake_openai, "quiet")) == "".join(answer_tokens("quiet"))
+    time.sleep(0.3)  # litellm logs from a worker thread
+    assert built == []
+
+    heard: list[object] = []
+    monkeypatch.setattr(litellm, "success_callback", [lambda *args, **kwargs: heard.append(args)])
+    assert "".join(start(fake_openai, "heard")) == "".join(answer_tokens("heard"))
+    deadline = time.monotonic() + 5
+    while not heard and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert heard and built
