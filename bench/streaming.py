@@ -412,8 +412,8 @@ def phases(
     times: dict[int, tuple[dt.datetime, dt.datetime | None]],
     steps: dict[int, dict[int, tuple[dt.datetime, dt.datetime | None]]],
 ) -> dict[str, tuple[float, float, float]]:
-    """Where a completed chain's wall time went: median, mean and max seconds per phase (client clock and
-    server clock are the same machine's)."""
+    """Where a completed chain's wall time went: median, mean and max seconds per phase (the
+    client's clock and the server's are the same machine's)."""
     epoch = dt.datetime(1970, 1, 1)
 
     def t(value: dt.datetime) -> float:
