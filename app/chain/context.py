@@ -32,7 +32,13 @@ class RunContext:
         self._lock = threading.Lock()
 
     def load_existing(self, steps: list[Step]) -> None:
-        """What an earlier attempt left, and which snapshot rows still exist (FKs), in 3 reads."""
+        """What an earlier attempt (or the retry's copy) left, and which snapshot rows still
+        exist (FKs). A fresh run has no results yet: that read is skipped."""
+        if not self.execution.is_fresh:
+            self._load_results()
+        self._load_live_ids(steps)
+
+    def _load_results(self) -> None:
         rows = PromptResult.select(
             PromptResult.id, PromptResult.step, PromptResult.status, PromptResult.output_data
         ).where(PromptResult.execution == self.execution.id)
@@ -40,6 +46,8 @@ class RunContext:
             self.existing[row.step] = (row.id, row.status)
             if row.status == "completed":
                 self.outputs[row.step] = row.output_data or ""
+
+    def _load_live_ids(self, steps: list[Step]) -> None:
         prompt_ids = {s.prompt.get("id") for s in steps} - {None}
         model_ids = {
             (s.prompt.get(key) or {}).get("id")

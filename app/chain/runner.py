@@ -37,9 +37,12 @@ def run_execution(
     execution_id: int, settings: RunnerSettings, execution: Execution | None = None
 ) -> str:
     """Drive a claimed execution (the row `claim_next` returned, if at hand) to its end."""
-    with database.connection_context():
-        execution = execution or Execution.get_by_id(execution_id)
-        writer = EventWriter(execution_id)
+    if execution is None or not execution.is_fresh:
+        with database.connection_context():
+            execution = execution or Execution.get_by_id(execution_id)
+            writer = EventWriter(execution_id)
+    else:  # the claim's row at hand and nothing written yet: no round trip before the prompts
+        writer = EventWriter(execution_id, last_seq=0)
     ctx = RunContext(execution, writer, settings)
     started = time.monotonic()
     log.info("execution.start", extra={"execution_id": execution_id, "attempt": execution.attempt})
