@@ -166,20 +166,18 @@ class PromptRun:
         return self._queue_start(input_data, model)
 
     def _queue_start(self, input_data: dict[str, Any], model: dict[str, Any]) -> int:
-        ctx = self.ctx
-        prompt_id, model_id = self.prompt.get("id"), model.get("id")
         values = {
-            "prompt": prompt_id if prompt_id in ctx.live_prompt_ids else None,
+            "prompt": self.prompt.get("id"),  # NULL when deleted since (RunContext.queue_result)
             "prompt_name": self.step.name,
             "status": "running",
             "input_data": input_data,
             "output_data": None,
             "error_message": None,
-            "model": model_id if model_id in ctx.live_model_ids else None,
+            "model": model.get("id"),
             "started_at": utcnow(),
             "completed_at": None,
         }
-        ctx.queue_result(self.step.number, values)
+        self.ctx.queue_result(self.step.number, values)
         return self.step.number
 
     def _complete(
@@ -204,7 +202,7 @@ class PromptRun:
                 "cost": cost,
                 "attempts": attempts,
                 "used_fallback": is_fallback,
-                "model": spec.id if spec.id in self.ctx.live_model_ids else None,
+                "model": spec.id,
             },
         )
         self.ctx.outputs[self.step.number] = text
