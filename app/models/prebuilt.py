@@ -1,5 +1,5 @@
 """Prebuilt SQL for the statements a run repeats: its prompt result writes, the lease renewal,
-the end of the run.
+the end of the run, and the reads of the definition snapshot.
 
 Peewee builds each query anew (~150–300 µs of CPU for an INSERT or UPDATE, bench/engine.py);
 here the SQL text is built once per shape (table, columns, database) and only the parameters
@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 from peewee import Field, ForeignKeyField, JSONField
 
 from app.db import BaseModel, database, is_postgres
 
 Statement = tuple[str, list[Any]]
+M = TypeVar("M", bound=BaseModel)
 
 
 class Script:
@@ -60,6 +61,30 @@ def update(
     names, keys = tuple(values), tuple(where)
     sql = _update_sql(model, names, keys, frozenset(if_exists), returning, _dialect())
     return sql, _params(model, names, values) + _params(model, keys, where)
+
+
+def rows(model: type[M], shape: Callable[[], Any], *params: Any) -> list[M]:
+    """The rows of a select whose shape never changes, as `model` instances. `shape()` builds
+    the query (with placeholder values in the same order as `params`); Peewee turns it into
+    SQL once per database, then `Model.raw` runs that text and converts each column."""
+    return list(model.raw(_sql_of(shape, _dialect()), *params))
+
+
+def by_ids(model: type[M], ids: Sequence[int]) -> list[M]:
+    """The `model` rows with these ids (any order), SQL built once per count of ids."""
+    if not ids:
+        return []
+    return list(model.raw(_by_ids_sql(model, len(ids), _dialect()), *ids))
+
+
+@functools.cache
+def _sql_of(shape: Callable[[], Any], dialect: tuple[str, bool]) -> str:
+    return shape().sql()[0]
+
+
+@functools.cache
+def _by_ids_sql(model: type[BaseModel], count: int, dialect: tuple[str, bool]) -> str:
+    return model.select().where(model.id.in_([0] * count)).sql()[0]
 
 
 def _defaults(model: type[BaseModel], given: Mapping[str, Any]) -> dict[str, Any]:
