@@ -7,6 +7,7 @@ import threading
 from decimal import Decimal
 from typing import Any
 
+from app.chain.definition import ChainIndex
 from app.chain.events import EventWriter
 from app.chain.providers import CompletionStream
 from app.chain.settings import RunnerSettings
@@ -22,6 +23,7 @@ class RunContext:
 
     def __init__(self, execution: Execution, writer: EventWriter, settings: RunnerSettings) -> None:
         self.execution = execution
+        self.index = ChainIndex(execution.definition)  # steps, slugs, fields: built once per run
         self.writer = writer
         self.settings = settings
         self.outputs: dict[int, str] = {}

@@ -17,7 +17,7 @@ from app.chain.providers import (
     compute_cost,
     stream_completion,
 )
-from app.chain.variables import render_prompt
+from app.chain.variables import format_input_value, render_step
 from app.db import utcnow
 from app.metrics import record_prompt
 
@@ -50,8 +50,9 @@ class PromptRun:
 
     def run(self) -> PromptOutcome:
         ctx, step = self.ctx, self.step
-        rendered = render_prompt(
-            ctx.execution.definition, step.number, ctx.execution.input_data, ctx.outputs
+        inputs = ctx.execution.input_data
+        rendered = render_step(
+            ctx.index, step, lambda name: format_input_value(inputs.get(name)), ctx.outputs.get
         )
         model = self.prompt.get("model") or {}
         messages: list[dict[str, Any]] = []

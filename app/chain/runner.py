@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from app.chain.context import RunContext
-from app.chain.definition import ChainIndex, Step
+from app.chain.definition import Step
 from app.chain.events import EventWriter
 from app.chain.lint import format_findings, has_errors, lint
 from app.chain.prompt_run import PromptOutcome, PromptRun
@@ -68,7 +68,7 @@ def _drive(ctx: RunContext) -> str:
     if has_errors(findings):
         _finish(ctx, "failed", format_findings(findings))
         return "failed"
-    index = ChainIndex(definition)
+    index = ctx.index
     if not ctx.knows_results:  # resumed, or a retry reusing results: what is there already
         with database.connection_context():
             ctx.load_results()

@@ -87,6 +87,25 @@ def _by_ids_sql(model: type[BaseModel], count: int, dialect: tuple[str, bool]) -
     return model.select().where(model.id.in_([0] * count)).sql()[0]
 
 
+def create(model: type[M], values: Mapping[str, Any]) -> M:
+    """`model.create(**values)` with the INSERT's SQL built once: the instance with its new id."""
+    instance = model(**values)
+    data = {name: value for name, value in instance.__data__.items() if name != "id"}
+    sql, params = insert(model, data)
+    instance.id = database.execute_sql(sql + ' RETURNING "id"', params).fetchall()[0][0]
+    return instance
+
+
+def text(build: Callable[..., str], *args: Any) -> str:
+    """Hand-written SQL text, `build(param, postgres, *args)`, kept per database and args."""
+    return _text(build, args, _dialect())
+
+
+@functools.cache
+def _text(build: Callable[..., str], args: tuple, dialect: tuple[str, bool]) -> str:
+    return build(*dialect, *args)
+
+
 def _defaults(model: type[BaseModel], given: Mapping[str, Any]) -> dict[str, Any]:
     return {
         field.name: default() if callable(default) else default
