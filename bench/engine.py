@@ -85,7 +85,7 @@ def runner_chain(assistant: Assistant) -> int:
     follower.start()
     claimed = claim_next(SETTINGS)
     assert claimed is not None and claimed.id == execution.id
-    status = run_execution(claimed.id, SETTINGS)
+    status = run_execution(claimed.id, SETTINGS, claimed)  # as the pool does
     follower.join()
     assert status == "completed", status
     assert seen == list(range(1, len(seen) + 1)), "a follower missed an event"

@@ -4,13 +4,18 @@ result rows (written behind by the flusher), the open provider streams and the s
 from __future__ import annotations
 
 import threading
+from decimal import Decimal
 from typing import Any
 
-from app.chain.definition import Step
+from app.chain.definition import ChainIndex
 from app.chain.events import EventWriter
 from app.chain.providers import CompletionStream
 from app.chain.settings import RunnerSettings
-from app.models import AIModel, ChainPrompt, Execution, PromptResult
+from app.models import Execution, PromptResult, prebuilt
+from app.models.prebuilt import Statement
+
+# Foreign keys of a result row that may point at a prompt or model deleted since the snapshot.
+_REFERENCES = ("prompt", "model")
 
 
 class RunContext:
@@ -18,67 +23,94 @@ class RunContext:
 
     def __init__(self, execution: Execution, writer: EventWriter, settings: RunnerSettings) -> None:
         self.execution = execution
+        self.index = ChainIndex(execution.definition)  # steps, slugs, fields: built once per run
         self.writer = writer
         self.settings = settings
         self.outputs: dict[int, str] = {}
-        self.existing: dict[int, tuple[int, str]] = {}  # step → (prompt_results id, status)
+        # step → its prompt_results row as written or queued: status, tokens, cost (the totals).
+        self.results: dict[int, dict[str, Any]] = {}
+        # Whether `results` holds every row of the run: a fresh run has none until it writes
+        # them; a resumed run or a retry knows them once `load_results` has read them.
+        self.knows_results = execution.is_fresh
         # Result rows are written behind, by the flusher: [step, values, insert?] in order.
         self._writes: list[list[Any]] = []
-        self.live_prompt_ids: set[int] = set()  # snapshot prompts still in chain_prompts
-        self.live_model_ids: set[int] = set()
         self.cancelled = False
         self.lease_lost = False
         self._streams: set[CompletionStream] = set()
         self._lock = threading.Lock()
 
-    def load_existing(self, steps: list[Step]) -> None:
-        """What an earlier attempt left, and which snapshot rows still exist (FKs), in 3 reads."""
+    def load_results(self) -> None:
+        """What an earlier attempt (or the retry's copy of earlier results) left: one read."""
         rows = PromptResult.select(
-            PromptResult.id, PromptResult.step, PromptResult.status, PromptResult.output_data
+            PromptResult.step,
+            PromptResult.status,
+            PromptResult.output_data,
+            PromptResult.tokens_in,
+            PromptResult.tokens_out,
+            PromptResult.cost,
         ).where(PromptResult.execution == self.execution.id)
         for row in rows:
-            self.existing[row.step] = (row.id, row.status)
+            self.results[row.step] = {
+                "status": row.status,
+                "tokens_in": row.tokens_in,
+                "tokens_out": row.tokens_out,
+                "cost": row.cost,
+            }
             if row.status == "completed":
                 self.outputs[row.step] = row.output_data or ""
-        prompt_ids = {s.prompt.get("id") for s in steps} - {None}
-        model_ids = {
-            (s.prompt.get(key) or {}).get("id")
-            for s in steps
-            for key in ("model", "fallback_model")
-        } - {None}
-        if prompt_ids:
-            prompts = ChainPrompt.select(ChainPrompt.id).where(ChainPrompt.id.in_(list(prompt_ids)))
-            self.live_prompt_ids = {row.id for row in prompts}
-        if model_ids:
-            models = AIModel.select(AIModel.id).where(AIModel.id.in_(list(model_ids)))
-            self.live_model_ids = {row.id for row in models}
+        self.knows_results = True
+
+    def completed_steps(self) -> set[int]:
+        return {step for step, row in self.results.items() if row["status"] == "completed"}
+
+    def totals(self) -> dict[str, Any]:
+        """Tokens, cost and the unpriced flag over every result row of the run, from the rows
+        as written: no read back. Only when `knows_results`."""
+        rows = list(self.results.values())
+        costs = [row["cost"] for row in rows if row.get("cost") is not None]
+        return {
+            "tokens_in": sum(row.get("tokens_in") or 0 for row in rows),
+            "tokens_out": sum(row.get("tokens_out") or 0 for row in rows),
+            "cost": str(sum(costs, Decimal(0))) if costs else None,
+            "unpriced": any(
+                row.get("cost") is None and row.get("status") == "completed" for row in rows
+            ),
+        }
 
     def queue_result(self, step: int, values: dict[str, Any]) -> None:
-        """Insert (first time) or update the step's prompt_results row at the next flush."""
+        """Insert (first time) or update the step's prompt_results row at the next flush.
+
+        `prompt` and `model` may name rows deleted since the snapshot: they are stored as NULL
+        then (the foreign keys), checked by the statement itself."""
         with self._lock:
+            insert = step not in self.results
+            self.results.setdefault(step, {}).update(values)
             last = next((w for w in reversed(self._writes) if w[0] == step), None)
             if last is not None:
                 last[1] = {**last[1], **values}  # not written yet: one statement, not two
                 return
-            insert = step not in self.existing
-            self.existing.setdefault(step, (0, values.get("status", "running")))
             self._writes.append([step, values, insert])
+
+    def take_writes(self) -> list[Statement]:
+        """The queued result rows as statements, for the caller's transaction (or Script)."""
+        with self._lock:
+            writes, self._writes = self._writes, []
+        execution_id = self.execution.id
+        statements = []
+        for step, values, insert in writes:
+            if insert:
+                row = {"execution": execution_id, "step": step, **values}
+                statements.append(prebuilt.insert(PromptResult, row, if_exists=_REFERENCES))
+            else:
+                where = {"execution": execution_id, "step": step}
+                statements.append(
+                    prebuilt.update(PromptResult, values, where, if_exists=_REFERENCES)
+                )
+        return statements
 
     def has_writes(self) -> bool:
         with self._lock:
             return bool(self._writes)
-
-    def apply_writes(self) -> None:
-        """Write the queued result rows (inside the caller's transaction)."""
-        with self._lock:
-            writes, self._writes = self._writes, []
-        for step, values, insert in writes:
-            if insert:
-                PromptResult.insert(execution=self.execution.id, step=step, **values).execute()
-            else:
-                PromptResult.update(**values).where(
-                    (PromptResult.execution == self.execution.id) & (PromptResult.step == step)
-                ).execute()
 
     def track(self, stream: CompletionStream | None, active: bool = True) -> None:
         with self._lock:

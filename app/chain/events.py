@@ -20,19 +20,22 @@ from app.models.execution import ExecutionEvent
 
 
 class EventWriter:
-    def __init__(self, execution_id: int) -> None:
+    def __init__(self, execution_id: int, last_seq: int | None = None) -> None:
+        """`last_seq`: the run's last event seq when the caller knows it (0 for a run nothing
+        has written to yet), which saves the query that would look it up."""
         self.execution_id = execution_id
         self._key = doorbell.execution_key(execution_id)
         self._lock = threading.Lock()
         self._buffer: list[tuple[str, dict[str, Any]]] = []
-        last = (
-            ExecutionEvent.select(ExecutionEvent.seq)
-            .where(ExecutionEvent.execution == execution_id)
-            .order_by(ExecutionEvent.seq.desc())
-            .limit(1)
-            .scalar()
-        )
-        self.last_seq: int = last or 0
+        if last_seq is None:
+            last_seq = (
+                ExecutionEvent.select(ExecutionEvent.seq)
+                .where(ExecutionEvent.execution == execution_id)
+                .order_by(ExecutionEvent.seq.desc())
+                .limit(1)
+                .scalar()
+            ) or 0
+        self.last_seq: int = last_seq
         self.flushes = 0
         self._unrung: list[dict[str, Any]] = []  # flushed, handed to readers when we ring
 

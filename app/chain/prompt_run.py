@@ -17,7 +17,7 @@ from app.chain.providers import (
     compute_cost,
     stream_completion,
 )
-from app.chain.variables import render_prompt
+from app.chain.variables import format_input_value, render_step
 from app.db import utcnow
 from app.metrics import record_prompt
 
@@ -50,8 +50,9 @@ class PromptRun:
 
     def run(self) -> PromptOutcome:
         ctx, step = self.ctx, self.step
-        rendered = render_prompt(
-            ctx.execution.definition, step.number, ctx.execution.input_data, ctx.outputs
+        inputs = ctx.execution.input_data
+        rendered = render_step(
+            ctx.index, step, lambda name: format_input_value(inputs.get(name)), ctx.outputs.get
         )
         model = self.prompt.get("model") or {}
         messages: list[dict[str, Any]] = []
@@ -166,20 +167,18 @@ class PromptRun:
         return self._queue_start(input_data, model)
 
     def _queue_start(self, input_data: dict[str, Any], model: dict[str, Any]) -> int:
-        ctx = self.ctx
-        prompt_id, model_id = self.prompt.get("id"), model.get("id")
         values = {
-            "prompt": prompt_id if prompt_id in ctx.live_prompt_ids else None,
+            "prompt": self.prompt.get("id"),  # NULL when deleted since (RunContext.queue_result)
             "prompt_name": self.step.name,
             "status": "running",
             "input_data": input_data,
             "output_data": None,
             "error_message": None,
-            "model": model_id if model_id in ctx.live_model_ids else None,
+            "model": model.get("id"),
             "started_at": utcnow(),
             "completed_at": None,
         }
-        ctx.queue_result(self.step.number, values)
+        self.ctx.queue_result(self.step.number, values)
         return self.step.number
 
     def _complete(
@@ -204,7 +203,7 @@ class PromptRun:
                 "cost": cost,
                 "attempts": attempts,
                 "used_fallback": is_fallback,
-                "model": spec.id if spec.id in self.ctx.live_model_ids else None,
+                "model": spec.id,
             },
         )
         self.ctx.outputs[self.step.number] = text

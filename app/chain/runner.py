@@ -17,14 +17,15 @@ from decimal import Decimal
 from typing import Any
 
 from app.chain.context import RunContext
-from app.chain.definition import ChainIndex, Step
+from app.chain.definition import Step
 from app.chain.events import EventWriter
 from app.chain.lint import format_findings, has_errors, lint
 from app.chain.prompt_run import PromptOutcome, PromptRun
 from app.chain.settings import RunnerSettings
 from app.db import database, is_postgres, utcnow
 from app.metrics import EXECUTION_DURATION
-from app.models import Execution, PromptResult
+from app.models import Execution, PromptResult, prebuilt
+from app.models.prebuilt import Statement
 
 log = logging.getLogger("app.runner")
 
@@ -37,9 +38,12 @@ def run_execution(
     execution_id: int, settings: RunnerSettings, execution: Execution | None = None
 ) -> str:
     """Drive a claimed execution (the row `claim_next` returned, if at hand) to its end."""
-    with database.connection_context():
-        execution = execution or Execution.get_by_id(execution_id)
-        writer = EventWriter(execution_id)
+    if execution is None or not execution.is_fresh:
+        with database.connection_context():
+            execution = execution or Execution.get_by_id(execution_id)
+            writer = EventWriter(execution_id)
+    else:  # the claim's row at hand and nothing written yet: no round trip before the prompts
+        writer = EventWriter(execution_id, last_seq=0)
     ctx = RunContext(execution, writer, settings)
     started = time.monotonic()
     log.info("execution.start", extra={"execution_id": execution_id, "attempt": execution.attempt})
@@ -64,10 +68,11 @@ def _drive(ctx: RunContext) -> str:
     if has_errors(findings):
         _finish(ctx, "failed", format_findings(findings))
         return "failed"
-    index = ChainIndex(definition)
-    with database.connection_context():
-        ctx.load_existing(index.steps)
-    done = {step for step, (_, status) in ctx.existing.items() if status == "completed"}
+    index = ctx.index
+    if not ctx.knows_results:  # resumed, or a retry reusing results: what is there already
+        with database.connection_context():
+            ctx.load_results()
+    done = ctx.completed_steps()
     if ctx.execution.attempt <= 1:
         ctx.writer.append("execution-start", {"steps": [_step_info(s) for s in index.steps]})
     else:
@@ -155,23 +160,17 @@ class Flusher:
 
 
 def heartbeat(ctx: RunContext) -> None:
-    """Queued result rows and events, the lease renewal and the cancel flag: one transaction."""
+    """Queued result rows and events, the lease renewal and the cancel flag: one transaction
+    (on Postgres one round trip)."""
     settings = ctx.settings
-    expires = utcnow() + dt.timedelta(seconds=settings.lease_seconds)
-    renew = (
-        Execution.update(lease_expires_at=expires)
-        .where((Execution.id == ctx.execution.id) & (Execution.lease_owner == settings.owner))
-        .returning(Execution.cancel_requested_at)
+    renew = prebuilt.update(
+        Execution,
+        {"lease_expires_at": utcnow() + dt.timedelta(seconds=settings.lease_seconds)},
+        {"id": ctx.execution.id, "lease_owner": settings.owner},
+        returning=("cancel_requested_at",),
     )
     with database.connection_context():
-        if is_postgres() and not ctx.has_writes():
-            # Most ticks (a prompt streaming): events, NOTIFY and lease in one round trip.
-            renewed = ctx.writer.flush_with(renew)
-        else:
-            with database.atomic():
-                ctx.apply_writes()
-                ctx.writer.flush()
-                renewed = [(row.cancel_requested_at,) for row in renew.execute()]
+        renewed = _write_with_events(ctx, renew)
         ctx.writer.ring()
         if not renewed:
             ctx.lose_lease()
@@ -180,31 +179,58 @@ def heartbeat(ctx: RunContext) -> None:
             ctx.cancel()
 
 
+def _write_with_events(ctx: RunContext, last: Statement) -> list[tuple]:
+    """The queued result rows, the buffered events (with their NOTIFY) and `last`, in one
+    transaction; returns the rows `last` returned. Postgres: one multi-statement round trip
+    instead of BEGIN, each statement, a savepoint for the events and COMMIT."""
+    if is_postgres():
+        return ctx.writer.flush_with(prebuilt.Script([*ctx.take_writes(), last]))
+    with database.atomic():
+        for sql, params in ctx.take_writes():
+            database.execute_sql(sql, params)
+        ctx.writer.flush()
+        return list(database.execute_sql(*last).fetchall())
+
+
 def _finish(ctx: RunContext, status: str, error: str | None, step: int | None = None) -> None:
     """Terminal status, totals and the terminal event, written together."""
     with database.connection_context():
-        with database.atomic():
-            ctx.apply_writes()
-            totals = _totals(ctx.execution.id)
-            if status == "completed":
-                ctx.writer.append("execution-complete", totals)
-            elif status == "cancelled":
-                ctx.writer.append("execution-cancelled", totals)
-            else:
-                ctx.writer.append("execution-error", {"error": error, "step": step, **totals})
-            ctx.writer.flush()
-            Execution.update(
-                status=status,
-                error_message=error,
-                completed_at=utcnow(),
-                lease_owner=None,
-                lease_expires_at=None,
-                tokens_in=totals["tokens_in"],
-                tokens_out=totals["tokens_out"],
-                cost=Decimal(totals["cost"]) if totals["cost"] is not None else None,
-                has_unpriced=totals["unpriced"],
-            ).where(Execution.id == ctx.execution.id).execute()
+        if ctx.knows_results:
+            _write_end(ctx, status, error, step, ctx.totals())
+        else:  # stopped before reading what earlier attempts left: read the totals back
+            with database.atomic():
+                for sql, params in ctx.take_writes():
+                    database.execute_sql(sql, params)
+                _write_end(ctx, status, error, step, _totals(ctx.execution.id))
         ctx.writer.ring()
+
+
+def _write_end(
+    ctx: RunContext, status: str, error: str | None, step: int | None, totals: dict[str, Any]
+) -> None:
+    if status == "completed":
+        ctx.writer.append("execution-complete", totals)
+    elif status == "cancelled":
+        ctx.writer.append("execution-cancelled", totals)
+    else:
+        ctx.writer.append("execution-error", {"error": error, "step": step, **totals})
+    end = prebuilt.update(
+        Execution,
+        {
+            "status": status,
+            "error_message": error,
+            "completed_at": utcnow(),
+            "lease_owner": None,
+            "lease_expires_at": None,
+            "tokens_in": totals["tokens_in"],
+            "tokens_out": totals["tokens_out"],
+            "cost": Decimal(totals["cost"]) if totals["cost"] is not None else None,
+            "has_unpriced": totals["unpriced"],
+        },
+        {"id": ctx.execution.id},
+        returning=("id",),
+    )
+    _write_with_events(ctx, end)
 
 
 def _totals(execution_id: int) -> dict[str, Any]:

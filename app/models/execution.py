@@ -114,6 +114,13 @@ class Execution(BaseModel):
     def is_finished(self) -> bool:
         return self.status in TERMINAL_STATUSES
 
+    @property
+    def is_fresh(self) -> bool:
+        """Claimed for the first time and not a retry: nothing was written for it yet (no
+        events, no prompt results), so the runner need not look for what an earlier attempt or
+        the retry's copied results left."""
+        return self.attempt <= 1 and self.retry_of_id is None
+
     @classmethod
     def visible_to(cls, user: User) -> ModelSelect[Execution]:
         """Runs a person may open: their own; administrators see every run."""
