@@ -150,7 +150,11 @@ class Flusher:
         self._thread.join()
 
     def _loop(self) -> None:
-        while not self._stop.wait(self.ctx.settings.flush_interval):
+        # The first tick at once (it runs when the runner first waits, on its model call): the
+        # run's page shows it started and which prompt runs without waiting a whole interval.
+        wait = 0.0
+        while not self._stop.wait(wait):
+            wait = self.ctx.settings.flush_interval
             try:
                 heartbeat(self.ctx)
             except LeaseLost:
