@@ -303,10 +303,12 @@ def measure(
     result["errors"] = [c["error"] for c in chains if "error" in c][:5]
     result["error_count"] = sum(1 for c in chains if "error" in c)
     if ours:
-        result.update(verify(server, chains))
+        result.update(verify(server, chains, (t0, t1)))
     else:
-        result["first_event"] = [c["first_event"] - c["start"] for c in done]
-        result["first_delta"] = [c["first_delta"] - c["start"] for c in done]
+        steady = [c for c in done if t0 <= c["start"] <= t1]
+        result["first_event"] = [c["first_event"] - c["start"] for c in steady]
+        result["first_delta"] = [c["first_delta"] - c["start"] for c in steady]
+        result["first_event_all"] = [c["first_event"] - c["start"] for c in done]
         result["text_mismatch"] = sum(
             1 for c in done if any(len(t.split()) != 50 for t in c["text"].values())
         )
@@ -331,8 +333,12 @@ def backend_pids(server: Server) -> list[int]:
         connection.close()
 
 
-def verify(server: Server, chains: list[dict[str, Any]]) -> dict[str, Any]:
-    """What the clients received against what the database holds, run by run."""
+def verify(
+    server: Server, chains: list[dict[str, Any]], window: tuple[float, float]
+) -> dict[str, Any]:
+    """What the clients received against what the database holds, run by run. Latencies count
+    the runs admitted inside the measurement `window` (as throughput does: not the opening
+    burst of every client connecting at once); `first_event_all` has every run."""
     import psycopg2
 
     ids = [c["id"] for c in chains if "id" in c]
@@ -371,7 +377,7 @@ def verify(server: Server, chains: list[dict[str, Any]]) -> dict[str, Any]:
     stuck = sum(1 for status, _ in executions.values() if status in ("pending", "running"))
     not_completed = sum(1 for status, _ in executions.values() if status != "completed")
     events_lost = text_mismatch = 0
-    first_event, first_delta, place_shown, queued = [], [], [], 0
+    first_event, first_delta, first_event_all, place_shown, queued = [], [], [], [], 0
     for chain in chains:
         if "id" not in chain or "done" not in chain:
             continue
@@ -386,8 +392,10 @@ def verify(server: Server, chains: list[dict[str, Any]]) -> dict[str, Any]:
         claimed = executions[chain["id"]][1]
         admitted = (claimed - epoch).total_seconds() if claimed else chain["started"]
         reference = max(admitted, chain["started"])  # admission, or the run's start if sooner
-        first_event.append(chain["first_event"] - reference)
-        first_delta.append(chain.get("first_delta", chain["done"]) - reference)
+        first_event_all.append(chain["first_event"] - reference)
+        if window[0] <= reference <= window[1]:
+            first_event.append(chain["first_event"] - reference)
+            first_delta.append(chain.get("first_delta", chain["done"]) - reference)
         if admitted - chain["started"] > 2.5:  # queued long enough to be told its place
             queued += 1
             place_shown.append(1 if chain["places"] else 0)
@@ -401,6 +409,7 @@ def verify(server: Server, chains: list[dict[str, Any]]) -> dict[str, Any]:
         "text_mismatch": text_mismatch,
         "first_event": first_event,
         "first_delta": first_delta,
+        "first_event_all": first_event_all,
         "queued": queued,
         "place_shown": sum(place_shown),
     }
@@ -433,6 +442,8 @@ def phases(
             continue
         marks = [
             ("POST answered", chain["started"] - chain["start"]),
+            ("stream opened", chain["opened"] - chain["started"]),
+            ("1st event after open+claim", chain["first_event"] - max(chain["opened"], t(claimed))),
             ("queued", t(claimed) - t(times[run][0])),
             ("claim→prompt 1", t(ran[1][0]) - t(claimed)),
             ("prompt 1", t(ran[1][1]) - t(ran[1][0])),  # type: ignore[operator]
@@ -660,7 +671,9 @@ def main() -> None:
                         f"{result['chains_per_s']:.2f} chains/s "
                         f"({100 * result['chains_per_s'] / result['ideal_per_s']:.0f}% of ideal), "
                         f"RSS {result['max_rss_mb']:.0f} MB, errors {result['error_count']}, "
-                        f"load {result['load_average']:.1f}",
+                        f"load {result['load_average']:.1f}; first event p99 "
+                        f"{ms(percentile(result['first_event'], 0.99))} ms in the window, "
+                        f"{ms(percentile(result['first_event_all'], 0.99))} ms counting all",
                         flush=True,
                     )
                     if result.get("phases"):

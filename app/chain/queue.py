@@ -20,11 +20,18 @@ from app import budgets
 from app.chain import doorbell
 from app.chain.settings import RunnerSettings
 from app.db import database, is_postgres, utcnow
-from app.models import Assistant, Execution, User, prebuilt
+from app.models import Assistant, Execution, InputField, User, prebuilt
 
 
-def start_execution(assistant: Assistant, user: User, inputs: dict[str, Any]) -> Execution:
+def start_execution(
+    assistant: Assistant,
+    user: User,
+    inputs: dict[str, Any],
+    fields: list[InputField] | None = None,
+) -> Execution:
     """Insert the pending run with its definition snapshot and ring the runners. Returns at once.
+    `fields`: the assistant's ordered fields, when the caller has just read them (to check the
+    inputs) — one read less per run start.
 
     Raises budgets.BudgetExceeded (nothing inserted) when a budget stops the run.
     """
@@ -37,7 +44,7 @@ def start_execution(assistant: Assistant, user: User, inputs: dict[str, Any]) ->
                 "user": user,
                 "status": "pending",
                 "input_data": inputs,
-                "definition": assistant.definition(),
+                "definition": assistant.definition(fields),
                 "version": assistant.version,
             },
         )

@@ -126,8 +126,11 @@ class Assistant(BaseModel):
     def ordered_fields(self) -> list[InputField]:
         return prebuilt.rows(InputField, _fields_shape, self.id)
 
-    def definition(self) -> dict[str, Any]:
-        """The chain engine's view of this assistant (app.chain.definition.Definition)."""
+    def definition(self, fields: list[InputField] | None = None) -> dict[str, Any]:
+        """The chain engine's view of this assistant (app.chain.definition.Definition).
+        `fields`: its ordered fields, when the caller has just read them."""
+        if fields is None:
+            fields = self.ordered_fields()
         return {
             "assistant": {
                 "id": self.id,
@@ -136,7 +139,7 @@ class Assistant(BaseModel):
                 "timeout_seconds": self.timeout_seconds,
                 "is_parallel": self.is_parallel,
             },
-            "fields": [f.as_definition() for f in self.ordered_fields()],
+            "fields": [f.as_definition() for f in fields],
             "prompts": [p.as_definition() for p in self.ordered_prompts()],
         }
 

@@ -78,10 +78,11 @@ def start_execution_view(assistant_id: int) -> Any:
     if not found.can_run(api_user()):
         abort(409, f"“{found.name}” is {found.status_label.lower()}: it cannot be run.")
     body = inputs.json_object()
-    values = inputs.load_run_inputs(found.ordered_fields(), body)
+    fields = found.ordered_fields()
+    values = inputs.load_run_inputs(fields, body)
     check_run_start(api_user().id)
     try:
-        execution = start_execution(found, api_user(), values)
+        execution = start_execution(found, api_user(), values, fields)
     except BudgetExceeded as exc:
         return problem(
             429,

@@ -66,7 +66,7 @@ def start(assistant_id: int) -> Any:
         else:
             try:  # refused: the form comes back with what was typed, and why
                 check_run_start(signed_in_user().id)
-                execution = start_execution(assistant, signed_in_user(), inputs)
+                execution = start_execution(assistant, signed_in_user(), inputs, fields)
             except RunStartLimited as exc:
                 errors, values = {"_form": str(exc.description)}, inputs
                 headers = {"Retry-After": str(exc.wait)}
