@@ -69,8 +69,18 @@ def post_fork(server, worker):
 
 
 def post_worker_init(worker):
-    """On SIGTERM, hand runs back and close streams first, then let gunicorn finish (DESIGN §8)."""
+    """On SIGTERM, hand runs back and close streams first, then let gunicorn finish (DESIGN §8).
+
+    Also: the app is loaded now — litellm alone brings ~400,000 long-lived objects. Frozen, the
+    collector stops walking them at every full collection, each of which holds the whole worker
+    (every stream, every run): under load a full collection took up to 340 ms (GC_FREEZE=0 turns
+    this off; bench/streaming.py and docs/PERFORMANCE.md measure both)."""
+    import gc
     import signal
+
+    if os.environ.get("GC_FREEZE", "1") != "0":
+        gc.collect()
+        gc.freeze()
 
     gunicorn_exit = worker.handle_exit
 
