@@ -31,7 +31,12 @@ from typing import Any, NamedTuple
 import litellm
 import openai
 
-from app.chain.providers import ModelSpec, configure_litellm, stream_completion
+from app.chain.providers import (
+    ModelSpec,
+    configure_litellm,
+    skip_success_logging,
+    stream_completion,
+)
 
 PROMPTS = ("Analyze this: {text}", "Summarize: {text}", "Review: {text}")
 FIRST_INPUT = "the causes of the French Revolution"
@@ -58,10 +63,16 @@ def run_chains(call: StepCall, steps: int = 3, chains: int = 10) -> StepCost:
 
 
 def litellm_step(
-    base_url: str, *, stop_at_usage: bool = True, api_key: str = "sk-bench", **extra: Any
+    base_url: str,
+    *,
+    stop_at_usage: bool = True,
+    skip_success_log: bool = True,
+    api_key: str = "sk-bench",
+    **extra: Any,
 ) -> StepCall:
     """One streamed litellm call. `stop_at_usage` stops at the usage chunk, as providers.py does:
     asking litellm for one more chunk makes it assemble the whole response a second time.
+    `skip_success_log`: no end-of-stream success log while no callback listens (providers.py).
     litellm caches its OpenAI client per key: a distinct `api_key` gets a client of its own."""
 
     def call(prompt: str) -> str:
@@ -76,6 +87,8 @@ def litellm_step(
             max_retries=0,
             **extra,
         )
+        if skip_success_log:
+            skip_success_logging(stream)
         parts = []
         for chunk in stream:
             if chunk.choices:
@@ -160,13 +173,21 @@ def variants(base_url: str) -> dict[str, tuple[dict[str, Any], StepCall]]:
     return {
         "litellm defaults": (
             {**own, "disable_streaming_logging": False},
-            litellm_step(base_url, stop_at_usage=False, api_key="sk-defaults"),
+            litellm_step(
+                base_url, stop_at_usage=False, skip_success_log=False, api_key="sk-defaults"
+            ),
         ),
         "disable_streaming_logging": (
             own,
-            litellm_step(base_url, stop_at_usage=False, api_key="sk-no-logging"),
+            litellm_step(
+                base_url, stop_at_usage=False, skip_success_log=False, api_key="sk-no-logging"
+            ),
         ),
-        "  + stop at the usage chunk": (own, litellm_step(base_url, api_key="sk-stop")),
+        "  + stop at the usage chunk": (
+            own,
+            litellm_step(base_url, skip_success_log=False, api_key="sk-stop"),
+        ),
+        "  + no success log": (own, litellm_step(base_url, api_key="sk-nolog")),
         "  + shared uncapped client (= cheapest)": ({}, litellm_step(base_url)),
         "  + client= (one OpenAI client)": ({}, litellm_step(base_url, client=shared_sdk)),
         "providers.stream_completion (ours)": ({}, providers_step(base_url)),

@@ -44,6 +44,7 @@ __all__ = [  # the provider errors are re-exported: callers catch them from this
     "AuthenticationFailed", "BadRequest", "CompletionStream", "InvalidResponse", "ModelNotFound",
     "ModelSpec", "ProviderError", "ProviderTimeout", "ProviderUnavailable", "RateLimited",
     "TokenUsage", "classify_error", "compute_cost", "configure_litellm", "is_allowed_key_env",
+    "skip_success_logging",
     "stream_completion",
 ]  # fmt: skip
 
@@ -219,12 +220,12 @@ def stream_completion(
         raise without_key(classify_error(error, spec.model_id, timeout), api_key) from None
     if raw_stream is None:  # see configure_litellm: never a stream we can read
         raise InvalidResponse("The provider sent no answer.")
-    _skip_success_logging(raw_stream)
+    skip_success_logging(raw_stream)
     deadline = None if total_timeout is None else started + total_timeout
     return CompletionStream(raw_stream, spec, messages, timeout, deadline, api_key)
 
 
-def _skip_success_logging(raw_stream: Any) -> None:
+def skip_success_logging(raw_stream: Any) -> None:
     """At the end of every stream litellm hands a "success" log to a worker: it prices the
     answer again and builds a logging payload, for callbacks we never register (~6 % of its
     CPU per prompt, bench/engine_baseline.py). Marked as already logged, it skips that — only
