@@ -298,7 +298,10 @@ class CompletionStream(Iterator[str]):
 
     def _finish(self, usage: Any) -> None:
         """Usage as the provider reported it, else litellm's own token count (flagged)."""
-        reported = any(getattr(chunk, "usage", None) is not None for chunk in self._raw.chunks)
+        # The provider's usage rides on the last chunks: look from the end.
+        reported = any(
+            getattr(chunk, "usage", None) is not None for chunk in reversed(self._raw.chunks)
+        )
         if usage is not None:
             self.usage = TokenUsage(usage.prompt_tokens, usage.completion_tokens, not reported)
         else:
@@ -329,6 +332,9 @@ class CompletionStream(Iterator[str]):
         self._raw.close()
 
 
+_UNKNOWN_TO_LITELLM: set[str] = set()  # its map is read once at start and never changes here
+
+
 def compute_cost(spec: ModelSpec, prompt_tokens: int, completion_tokens: int) -> Decimal | None:
     """Cost in dollars (8 dp): the row's prices, else litellm's cost map, else None (unpriced)."""
     if spec.input_cost_per_1k is not None and spec.output_cost_per_1k is not None:
@@ -336,11 +342,12 @@ def compute_cost(spec: ModelSpec, prompt_tokens: int, completion_tokens: int) ->
             spec.input_cost_per_1k * prompt_tokens + spec.output_cost_per_1k * completion_tokens
         ) / 1000
         return cost.quantize(COST_QUANTUM, rounding=ROUND_HALF_UP)
-    if spec.is_demo:
+    if spec.is_demo or spec.model_id in _UNKNOWN_TO_LITELLM:
         return None
     try:
         info = litellm.get_model_info(spec.model_id)
-    except Exception:  # litellm raises for a model it does not know
+    except Exception:  # litellm raises for a model it does not know (searching its whole map)
+        _UNKNOWN_TO_LITELLM.add(spec.model_id)
         return None
     input_price, output_price = info.get("input_cost_per_token"), info.get("output_cost_per_token")
     if input_price is None or output_price is None:
