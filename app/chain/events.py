@@ -11,11 +11,10 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from peewee import Function
-
 from app.chain import doorbell
 from app.chain.recent import EventRow, recent_events
 from app.db import database, is_postgres, utcnow
+from app.models import prebuilt
 from app.models.execution import ExecutionEvent
 
 
@@ -93,7 +92,7 @@ class EventWriter:
         rows = self._take_rows()
         statements, params = [], []
         if rows:
-            insert_sql, insert_params = _insert(rows)
+            insert_sql, insert_params = prebuilt.insert_rows(ExecutionEvent, rows)
             statements += [insert_sql, "SELECT pg_notify(%s, %s)"]
             payload = f"{self.execution_id}:{self.last_seq + len(rows)}"
             params += [*insert_params, doorbell.EVENTS_CHANNEL, payload]
@@ -117,7 +116,7 @@ class EventWriter:
             return self.last_seq
         doorbell.expect(self._key, self.last_seq + len(rows))
         with database.atomic():
-            database.execute_sql(*_insert(rows))
+            database.execute_sql(*prebuilt.insert_rows(ExecutionEvent, rows))
             if is_postgres():
                 payload = f"{self.execution_id}:{self.last_seq + len(rows)}"
                 database.execute_sql("SELECT pg_notify(%s, %s)", (doorbell.EVENTS_CHANNEL, payload))
@@ -137,29 +136,6 @@ class EventWriter:
         if doorbell.listening(self._key):
             recent_events.publish(self.execution_id, rows)
         doorbell.ring(self._key, self.last_seq, own=True)
-
-
-def _insert(rows: list[dict[str, Any]]) -> tuple[str, list[Any]]:
-    """The INSERT of a flush, without Peewee building the same statement at every tick (it was
-    the largest part of a flush's CPU under load). The statement is Peewee's own for one row,
-    its VALUES repeated."""
-    shape = _INSERT_SHAPE.get(type(database.obj))
-    if shape is None:
-        sql = ExecutionEvent.insert_many(rows[:1]).sql()[0]
-        head, _, values = sql.partition(" VALUES ")
-        shape = _INSERT_SHAPE[type(database.obj)] = (head, values.partition(" RETURNING ")[0])
-    head, values = shape
-    encode, stamp = ExecutionEvent.event_data.db_value, ExecutionEvent.created_at.db_value
-    params: list[Any] = []
-    for row in rows:
-        data = encode(row["event_data"])
-        if isinstance(data, Function):  # SQLite: json(?) is in the statement, the text goes here
-            data = data.arguments[0]  # type: ignore[index]
-        params += (row["execution"], row["seq"], row["event_type"], data, stamp(row["created_at"]))
-    return f"{head} VALUES {', '.join([values] * len(rows))}", params
-
-
-_INSERT_SHAPE: dict[type, tuple[str, str]] = {}  # database class → (INSERT … head, one VALUES)
 
 
 def events_after(execution_id: int, seq: int = 0, limit: int = 1000) -> list[EventRow]:

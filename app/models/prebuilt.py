@@ -1,5 +1,5 @@
-"""Prebuilt SQL for the statements a run repeats: its prompt result writes, the lease renewal,
-the end of the run, and the reads of the definition snapshot.
+"""Prebuilt SQL for the statements a run repeats: its prompt result writes, its events, the
+lease renewal, the end of the run, and the reads of the definition snapshot.
 
 Peewee builds each query anew (~150–300 µs of CPU for an INSERT or UPDATE, bench/engine.py);
 here the SQL text is built once per shape (table, columns, database) and only the parameters
@@ -47,6 +47,14 @@ def insert(
     names = tuple(values)
     sql = _insert_sql(model, names, frozenset(if_exists), _dialect())
     return sql, _params(model, names, values)
+
+
+def insert_rows(model: type[BaseModel], rows: Sequence[Mapping[str, Any]]) -> Statement:
+    """INSERT several rows with the same fields as one statement (a flush's events)."""
+    names = tuple(rows[0])
+    head, _, values = _insert_sql(model, names, frozenset(), _dialect()).partition(" VALUES ")
+    params = [param for row in rows for param in _params(model, names, row)]
+    return f"{head} VALUES {', '.join([values] * len(rows))}", params
 
 
 def update(
