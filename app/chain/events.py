@@ -141,25 +141,23 @@ class EventWriter:
 def events_after(execution_id: int, seq: int = 0, limit: int = 1000) -> list[EventRow]:
     """Events of a run with `seq` greater than the given one, in order (the read API).
 
-    Every open stream calls this at each flush it was not handed from memory, so the SQL is
-    built once per database (Peewee builds a query anew each time: most of the cost here)."""
-    sql = _EVENTS_AFTER.get(type(database.obj))
-    if sql is None:
-        query = (
-            ExecutionEvent.select(
-                ExecutionEvent.seq,
-                ExecutionEvent.event_type,
-                ExecutionEvent.event_data,
-                ExecutionEvent.created_at,
-            )
-            .where((ExecutionEvent.execution == 0) & (ExecutionEvent.seq > 0))
-            .order_by(ExecutionEvent.seq)
-            .limit(1)
-        )
-        sql = _EVENTS_AFTER[type(database.obj)] = query.sql()[0]
+    Every stream reads this when it opens and whenever its rows were not handed over in memory:
+    the SQL is built once (app.models.prebuilt) and rows come back as plain EventRows."""
     data, created = ExecutionEvent.event_data.python_value, ExecutionEvent.created_at.python_value
-    cursor = database.execute_sql(sql, (execution_id, seq, limit))
+    cursor = database.execute_sql(prebuilt.select_sql(_events_after), (execution_id, seq, limit))
     return [EventRow(row[0], row[1], data(row[2]), created(row[3])) for row in cursor.fetchall()]
 
 
-_EVENTS_AFTER: dict[type, str] = {}
+def _events_after() -> Any:
+    """The shape of `events_after`'s query; its placeholders: execution, seq, limit."""
+    return (
+        ExecutionEvent.select(
+            ExecutionEvent.seq,
+            ExecutionEvent.event_type,
+            ExecutionEvent.event_data,
+            ExecutionEvent.created_at,
+        )
+        .where((ExecutionEvent.execution == 0) & (ExecutionEvent.seq > 0))
+        .order_by(ExecutionEvent.seq)
+        .limit(1)
+    )

@@ -75,7 +75,13 @@ def rows(model: type[M], shape: Callable[[], Any], *params: Any) -> list[M]:
     """The rows of a select whose shape never changes, as `model` instances. `shape()` builds
     the query (with placeholder values in the same order as `params`); Peewee turns it into
     SQL once per database, then `Model.raw` runs that text and converts each column."""
-    return list(model.raw(_sql_of(shape, _dialect()), *params))
+    return list(model.raw(select_sql(shape), *params))
+
+
+def select_sql(shape: Callable[[], Any]) -> str:
+    """The SQL text of `shape()`'s query, built once per database (for callers that read the
+    cursor's tuples themselves, without model instances)."""
+    return _sql_of(shape, _dialect())
 
 
 def by_ids(model: type[M], ids: Sequence[int]) -> list[M]:

@@ -62,13 +62,10 @@ def step_partial(step: StepView, view: RunView, execution_id: int) -> str:
     )
 
 
-def status_partial(view: RunView, execution, queue_place: int | None = None) -> str:
+def status_partial(view: RunView, execution) -> str:
+    """The status card, out of band (a queued run's place goes alone: queue_place_text)."""
     return render_template(
-        "runs/_partials/_status.html",
-        view=view,
-        execution=execution,
-        queue_place=queue_place,
-        oob=True,
+        "runs/_partials/_status.html", view=view, execution=execution, queue_place=None, oob=True
     )
 
 
