@@ -26,7 +26,7 @@ from pathlib import Path
 
 from app import migrate
 from app.chain.follow import follow_events
-from app.chain.providers import configure_litellm
+from app.chain.litellm_setup import configure_litellm
 from app.chain.queue import claim_next, start_execution
 from app.chain.runner import run_execution
 from app.chain.settings import RunnerSettings

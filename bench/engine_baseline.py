@@ -31,12 +31,8 @@ from typing import Any, NamedTuple
 import litellm
 import openai
 
-from app.chain.providers import (
-    ModelSpec,
-    configure_litellm,
-    skip_success_logging,
-    stream_completion,
-)
+from app.chain.litellm_setup import configure_litellm, skip_success_logging
+from app.chain.providers import ModelSpec, stream_completion
 
 PROMPTS = ("Analyze this: {text}", "Summarize: {text}", "Review: {text}")
 FIRST_INPUT = "the causes of the French Revolution"
