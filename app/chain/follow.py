@@ -44,19 +44,10 @@ def follow_events(
         read, rung = True, False
         last_read = 0.0
         while keep_going():
-            batch: list[EventRow] | None = []
+            batch: list[EventRow] = []
             if read or poll_seconds is None or time.monotonic() - last_read >= poll:
-                announced = bell.announced() if rung else None
-                batch = (
-                    None if announced is None else recent_events.after(execution_id, seq, announced)
-                )
                 try:
-                    if batch is None:
-                        with database.connection_context():
-                            batch = events_after(execution_id, seq, READ_LIMIT)
-                        READ_FROM_DATABASE.inc()
-                    else:
-                        READ_FROM_MEMORY.inc()
+                    batch = _read(execution_id, seq, bell.announced() if rung else None)
                     last_read = time.monotonic()
                 except MaxConnectionsExceeded:
                     # Every pooled connection stayed busy (overload): keep the stream, read
@@ -65,13 +56,27 @@ def follow_events(
                     yield None
                     bell.wait(wait_seconds)
                     continue
-            for event in batch or ():
+            for event in batch:
                 seq = event.seq
                 yield event
                 if event.event_type in STREAM_END_EVENTS:
                     return
             # A full batch: more may be there. Otherwise the bell says when: it was subscribed
             # before the read, so a commit after the read has rung it (no empty read per flush).
-            read = rung = len(batch or ()) >= READ_LIMIT or bell.wait(wait_seconds)
+            read = rung = len(batch) >= READ_LIMIT or bell.wait(wait_seconds)
             if not read:
                 yield None
+
+
+def _read(execution_id: int, seq: int, announced: int | None) -> list[EventRow]:
+    """The events after `seq`: handed over in memory when a ring announced rows this process's
+    writer has kept (app.chain.recent), else from the database."""
+    if announced is not None:
+        kept = recent_events.after(execution_id, seq, announced)
+        if kept is not None:
+            READ_FROM_MEMORY.inc()
+            return kept
+    with database.connection_context():
+        batch = events_after(execution_id, seq, READ_LIMIT)
+    READ_FROM_DATABASE.inc()
+    return batch
