@@ -43,14 +43,16 @@ def _chunk_text(chunk: ChatCompletionChunk) -> str:
     return f"ChatCompletionChunk(id={chunk.id!r})"
 
 
-def skip_success_logging(raw_stream: Any) -> None:
+def skip_success_logging(raw_stream: Any) -> bool:
     """At the end of every stream litellm hands a "success" log to a worker: it prices the
     answer again and builds a logging payload, for callbacks we never register (~6 % of its
     CPU per prompt, bench/engine_baseline.py). Marked as already logged, it skips that — only
-    while no litellm callback is configured, so one added later still hears of every call."""
+    while no litellm callback is configured, so one added later still hears of every call.
+    Returns whether it was skipped (nobody listens to litellm's logging)."""
     if litellm.callbacks or litellm.success_callback or litellm._async_success_callback:
-        return
+        return False
     logging_obj = getattr(raw_stream, "logging_obj", None)
     details = getattr(logging_obj, "model_call_details", None)
     if isinstance(details, dict):
         details["has_logged_sync_success"] = True
+    return True

@@ -23,6 +23,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import litellm
+import openai
+from litellm.litellm_core_utils.core_helpers import map_finish_reason
 
 from app.chain.demo_provider import DEMO_PROVIDER
 from app.chain.litellm_setup import configure_litellm, skip_success_logging
@@ -189,13 +191,23 @@ def stream_completion(
         raise without_key(classify_error(error, spec.model_id, timeout), api_key) from None
     if raw_stream is None:  # see configure_litellm: never a stream we can read
         raise InvalidResponse("The provider sent no answer.")
-    skip_success_logging(raw_stream)
+    unheard = skip_success_logging(raw_stream)  # no litellm callback: nobody reads its logs
     deadline = None if total_timeout is None else started + total_timeout
-    return CompletionStream(raw_stream, spec, messages, timeout, deadline, api_key)
+    return CompletionStream(raw_stream, spec, messages, timeout, deadline, api_key, unheard)
 
 
 class CompletionStream(Iterator[str]):
-    """Text deltas of one answer; `.usage` and `.finish_reason` are set once it is exhausted."""
+    """Text deltas of one answer; `.usage` and `.finish_reason` are set once it is exhausted.
+
+    litellm sends the request (routing, keys, parameters, errors). When what it got back is the
+    openai SDK's own stream of chunks (every OpenAI-compatible endpoint: OpenAI, Azure, vLLM,
+    Ollama's /v1…), the chunks are read from that stream directly: litellm's wrapper rebuilds
+    each chunk as a second pydantic object and runs its checks on it, ~0.6 ms per chunk here —
+    the biggest CPU cost of a worker under load (bench/engine_baseline.py, bench/streaming.py).
+    Every other provider, the demo model included, is read through litellm's wrapper, and so
+    is every stream while a litellm callback is registered (`direct=False`): it hears of every
+    chunk and every call, as litellm's logging promises.
+    """
 
     def __init__(
         self,
@@ -205,11 +217,15 @@ class CompletionStream(Iterator[str]):
         timeout: float,
         deadline: float | None,
         api_key: str | None = None,
+        direct: bool = True,
     ) -> None:
         self.usage: TokenUsage | None = None
         self._api_key = api_key
         self.finish_reason: str | None = None
         self._raw = raw_stream  # litellm's CustomStreamWrapper
+        chunks = getattr(raw_stream, "completion_stream", None)
+        self._direct = direct and isinstance(chunks, openai.Stream)  # as the provider sent them
+        self._chunks: Iterator[Any] = iter(chunks) if self._direct else raw_stream
         self._spec = spec
         self._messages = messages
         self._timeout = timeout
@@ -217,11 +233,16 @@ class CompletionStream(Iterator[str]):
         self._parts: list[str] = []
         self._closed = False
 
+    @property
+    def direct(self) -> bool:
+        """Read from the openai SDK's stream itself, not through litellm's wrapper."""
+        return self._direct
+
     def __next__(self) -> str:
         # Kept lean: this runs once per chunk, on top of litellm's own per-chunk work.
         while not self._closed:
             try:
-                chunk = next(self._raw)
+                chunk = next(self._chunks)
             except StopIteration:
                 self._finish(None)
                 raise
@@ -244,20 +265,28 @@ class CompletionStream(Iterator[str]):
                 if text:
                     self._parts.append(text)
                     return text
-            # litellm's last chunk carries the usage. Stop here: one more next() would make
-            # litellm rebuild the whole response a second time (measured: ~1/4 of its cost).
+            # The last chunk carries the usage. Stop here: through litellm's wrapper one more
+            # next() would rebuild the whole response a second time (measured: ~1/4 of its cost).
             usage = getattr(chunk, "usage", None)
             if usage is not None:
+                if self._direct:  # read [DONE] too: the connection goes back to the pool
+                    with contextlib.suppress(Exception):
+                        for _ in self._chunks:
+                            pass
                 self._finish(usage)
                 break
         raise StopIteration
 
     def _finish(self, usage: Any) -> None:
         """Usage as the provider reported it, else litellm's own token count (flagged)."""
-        # The provider's usage rides on the last chunks: look from the end.
-        reported = any(
-            getattr(chunk, "usage", None) is not None for chunk in reversed(self._raw.chunks)
-        )
+        if self._direct:  # the provider's own chunks: its usage, or none
+            reported = usage is not None
+            if self.finish_reason:  # in litellm's words, as its wrapper would give it
+                self.finish_reason = map_finish_reason(self.finish_reason)
+        else:  # litellm adds usage of its own counting: was the provider's in its chunks?
+            reported = any(  # it rides on the last chunks: look from the end
+                getattr(chunk, "usage", None) is not None for chunk in reversed(self._raw.chunks)
+            )
         if usage is not None:
             self.usage = TokenUsage(usage.prompt_tokens, usage.completion_tokens, not reported)
         else:

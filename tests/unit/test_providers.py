@@ -58,7 +58,31 @@ def start(server: FakeOpenAIServer, prompt: str, **kwargs: object) -> Completion
     return stream_completion(fake_spec(server), user(prompt), **options)
 
 
-def test_deltas_arrive_in_order_with_reported_usage(fake_openai: FakeOpenAIServer) -> None:
+@pytest.fixture(params=["direct", "wrapper"])
+def read_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both ways a stream is read: the openai SDK's chunks directly (no litellm callback), and
+    litellm's wrapper (a callback registered, so it hears every chunk): the same behaviour."""
+    if request.param == "wrapper":
+        monkeypatch.setattr(litellm, "success_callback", [lambda *args, **kwargs: None])
+    return str(request.param)
+
+
+def test_openai_compatible_streams_are_read_direct_unless_litellm_listens(
+    fake_openai: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stream = start(fake_openai, "hello")
+    assert stream.direct is True
+    assert "".join(stream) == "echo: hello"
+    monkeypatch.setattr(litellm, "success_callback", [lambda *args, **kwargs: None])
+    heard = start(fake_openai, "hello")
+    assert heard.direct is False
+    assert "".join(heard) == "echo: hello"
+    assert heard.usage == stream.usage
+
+
+def test_deltas_arrive_in_order_with_reported_usage(
+    fake_openai: FakeOpenAIServer, read_path: str
+) -> None:
     prompt = "Analyze this: the water cycle"
     stream = start(fake_openai, prompt)
     deltas = list(stream)
@@ -166,14 +190,16 @@ def test_fail_times_then_success(fake_openai: FakeOpenAIServer) -> None:
     assert len(fake_openai.requests) == 3
 
 
-def test_unparseable_stream_is_invalid_response(fake_openai: FakeOpenAIServer) -> None:
+def test_unparseable_stream_is_invalid_response(
+    fake_openai: FakeOpenAIServer, read_path: str
+) -> None:
     with pytest.raises(InvalidResponse) as caught:
         list(start(fake_openai, "[[invalid-json]] hello"))
     assert caught.value.retryable is False
 
 
 def test_stream_cut_midway_is_retryable_and_keeps_what_arrived(
-    fake_openai: FakeOpenAIServer,
+    fake_openai: FakeOpenAIServer, read_path: str
 ) -> None:
     prompt = "[[cut-after:3]] one two three four five"
     stream = start(fake_openai, prompt)
@@ -205,7 +231,9 @@ def test_hanging_provider_times_out(fake_openai: FakeOpenAIServer) -> None:
     assert caught.value.message == "The model did not start answering within 0.3 seconds."
 
 
-def test_stall_midway_times_out_after_the_chunks_sent(fake_openai: FakeOpenAIServer) -> None:
+def test_stall_midway_times_out_after_the_chunks_sent(
+    fake_openai: FakeOpenAIServer, read_path: str
+) -> None:
     prompt = "[[stall-after:3]] one two three four"
     stream = start(fake_openai, prompt, timeout=0.3)
     received = []
@@ -217,7 +245,9 @@ def test_stall_midway_times_out_after_the_chunks_sent(fake_openai: FakeOpenAISer
     assert fake_openai.wait_for_disconnects(1)  # the timed-out connection was released
 
 
-def test_total_timeout_caps_a_stream_that_keeps_dribbling(fake_openai: FakeOpenAIServer) -> None:
+def test_total_timeout_caps_a_stream_that_keeps_dribbling(
+    fake_openai: FakeOpenAIServer, read_path: str
+) -> None:
     prompt = "[[slow:50]] " + " ".join(f"w{i}" for i in range(40))
     stream = start(fake_openai, prompt, timeout=1.0, total_timeout=0.3)
     received = []
@@ -226,7 +256,9 @@ def test_total_timeout_caps_a_stream_that_keeps_dribbling(fake_openai: FakeOpenA
     assert len(received) < 20  # cut well before the 41 pieces at 50 ms each
 
 
-def test_close_releases_the_connection(fake_openai: FakeOpenAIServer) -> None:
+def test_close_releases_the_connection(
+    fake_openai: FakeOpenAIServer, read_path: str
+) -> None:
     prompt = "[[slow:50]] " + " ".join(f"w{i}" for i in range(40))
     stream = start(fake_openai, prompt)
     first_two = [next(stream), next(stream)]
@@ -237,7 +269,9 @@ def test_close_releases_the_connection(fake_openai: FakeOpenAIServer) -> None:
     stream.close()  # idempotent
 
 
-def test_usage_is_estimated_when_the_provider_sends_none(fake_openai: FakeOpenAIServer) -> None:
+def test_usage_is_estimated_when_the_provider_sends_none(
+    fake_openai: FakeOpenAIServer, read_path: str
+) -> None:
     stream = start(fake_openai, "[[no-usage]] count these words please")
     assert "".join(stream) == "echo: count these words please"
     assert stream.usage is not None
@@ -246,7 +280,9 @@ def test_usage_is_estimated_when_the_provider_sends_none(fake_openai: FakeOpenAI
     assert stream.usage.completion_tokens > 0
 
 
-def test_reported_usage_matches_the_server(fake_openai: FakeOpenAIServer) -> None:
+def test_reported_usage_matches_the_server(
+    fake_openai: FakeOpenAIServer, read_path: str
+) -> None:
     messages = [{"role": "system", "content": "Be brief."}, *user("one two three")]
     stream = stream_completion(fake_spec(fake_openai), messages, timeout=2, env=ENV)
     list(stream)
@@ -263,6 +299,7 @@ def test_demo_model_needs_no_key_and_streams() -> None:
     finally:
         configure_demo(delay_ms=None)
     assert text.startswith("**Offline demo — no AI.** You asked me to: Summarize: photosynthesis")
+    assert stream.direct is False  # litellm's custom provider: read through its wrapper
     assert stream.finish_reason == "stop"
     assert stream.usage is not None
     assert stream.usage.estimated is False
@@ -339,7 +376,7 @@ def test_litellm_is_configured_at_its_cheapest() -> None:
 
 
 def test_close_from_another_thread_ends_a_stalled_read_at_once(
-    fake_openai: FakeOpenAIServer,
+    fake_openai: FakeOpenAIServer, read_path: str
 ) -> None:
     stream = start(fake_openai, "[[stall-after:2]] one two three", timeout=10)
     received = [next(stream), next(stream)]
@@ -361,7 +398,9 @@ def test_close_from_another_thread_ends_a_stalled_read_at_once(
     reader.join()
 
 
-def test_a_finished_stream_is_not_a_disconnect(fake_openai: FakeOpenAIServer) -> None:
+def test_a_finished_stream_is_not_a_disconnect(
+    fake_openai: FakeOpenAIServer, read_path: str
+) -> None:
     list(start(fake_openai, "first"))
     list(start(fake_openai, "second"))
     assert len(fake_openai.requests) == 2
