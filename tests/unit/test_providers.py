@@ -256,9 +256,7 @@ def test_total_timeout_caps_a_stream_that_keeps_dribbling(
     assert len(received) < 20  # cut well before the 41 pieces at 50 ms each
 
 
-def test_close_releases_the_connection(
-    fake_openai: FakeOpenAIServer, read_path: str
-) -> None:
+def test_close_releases_the_connection(fake_openai: FakeOpenAIServer, read_path: str) -> None:
     prompt = "[[slow:50]] " + " ".join(f"w{i}" for i in range(40))
     stream = start(fake_openai, prompt)
     first_two = [next(stream), next(stream)]
@@ -280,9 +278,7 @@ def test_usage_is_estimated_when_the_provider_sends_none(
     assert stream.usage.completion_tokens > 0
 
 
-def test_reported_usage_matches_the_server(
-    fake_openai: FakeOpenAIServer, read_path: str
-) -> None:
+def test_reported_usage_matches_the_server(fake_openai: FakeOpenAIServer, read_path: str) -> None:
     messages = [{"role": "system", "content": "Be brief."}, *user("one two three")]
     stream = stream_completion(fake_spec(fake_openai), messages, timeout=2, env=ENV)
     list(stream)
