@@ -14,17 +14,13 @@ os.environ.update(
     LITELLM_LOCAL_MODEL_COST_MAP="True", LITELLM_OFFLINE_MODE="true", HF_HUB_OFFLINE="1"
 )
 
-import contextlib
-import socket
 import time
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import litellm
-import openai
-from litellm.litellm_core_utils.core_helpers import map_finish_reason
 
 from app.chain.demo_provider import DEMO_PROVIDER
 from app.chain.litellm_setup import configure_litellm, skip_success_logging
@@ -39,6 +35,7 @@ from app.chain.provider_errors import (
     RateLimited,
     classify_error,
 )
+from app.chain.provider_stream import CompletionStream, TokenUsage, hide_key
 
 __all__ = [  # the provider errors are re-exported: callers catch them from this module
     "AuthenticationFailed", "BadRequest", "CompletionStream", "InvalidResponse", "ModelNotFound",
@@ -95,13 +92,6 @@ class ModelSpec:
         return self.provider == DEMO_PROVIDER or self.model_id.startswith(DEMO_PROVIDER + "/")
 
 
-@dataclass(frozen=True, slots=True)
-class TokenUsage:
-    prompt_tokens: int
-    completion_tokens: int
-    estimated: bool = False  # True when the provider sent no usage and litellm counted tokens
-
-
 def is_allowed_key_env(name: str, allowlist: Collection[str] = ()) -> bool:
     return name.endswith(API_KEY_ENV_SUFFIX) or name in allowlist
 
@@ -140,14 +130,6 @@ def refuse_endpoint(api_base: str) -> None:
         raise BadRequest(checked[1])
 
 
-def without_key(error: ProviderError, api_key: str | None) -> ProviderError:
-    """Providers quote a refused key back ("Incorrect API key provided: …"): blank it out."""
-    if api_key and api_key != NO_KEY and api_key in error.message:
-        error.message = error.message.replace(api_key, "[hidden]")
-        error.args = (error.message,)
-    return error
-
-
 def stream_completion(
     spec: ModelSpec,
     messages: list[dict[str, Any]],
@@ -166,6 +148,7 @@ def stream_completion(
     the whole answer (checked as chunks arrive).
     """
     api_key = _api_key(spec, env, key_env_allowlist)
+    secret = None if api_key == NO_KEY else api_key
     if spec.api_base:
         refuse_endpoint(spec.api_base)
     params: dict[str, Any] = {
@@ -188,133 +171,12 @@ def stream_completion(
     try:
         raw_stream = litellm.completion(**params)
     except Exception as error:
-        raise without_key(classify_error(error, spec.model_id, timeout), api_key) from None
+        raise hide_key(classify_error(error, spec.model_id, timeout), secret) from None
     if raw_stream is None:  # see configure_litellm: never a stream we can read
         raise InvalidResponse("The provider sent no answer.")
     unheard = skip_success_logging(raw_stream)  # no litellm callback: nobody reads its logs
     deadline = None if total_timeout is None else started + total_timeout
-    return CompletionStream(raw_stream, spec, messages, timeout, deadline, api_key, unheard)
-
-
-class CompletionStream(Iterator[str]):
-    """Text deltas of one answer; `.usage` and `.finish_reason` are set once it is exhausted.
-
-    litellm sends the request (routing, keys, parameters, errors). When what it got back is the
-    openai SDK's own stream of chunks (every OpenAI-compatible endpoint: OpenAI, Azure, vLLM,
-    Ollama's /v1…), the chunks are read from that stream directly: litellm's wrapper rebuilds
-    each chunk as a second pydantic object and runs its checks on it, ~0.6 ms per chunk here —
-    the biggest CPU cost of a worker under load (bench/engine_baseline.py, bench/streaming.py).
-    Every other provider, the demo model included, is read through litellm's wrapper, and so
-    is every stream while a litellm callback is registered (`direct=False`): it hears of every
-    chunk and every call, as litellm's logging promises.
-    """
-
-    def __init__(
-        self,
-        raw_stream: Any,
-        spec: ModelSpec,
-        messages: list[dict[str, Any]],
-        timeout: float,
-        deadline: float | None,
-        api_key: str | None = None,
-        direct: bool = True,
-    ) -> None:
-        self.usage: TokenUsage | None = None
-        self._api_key = api_key
-        self.finish_reason: str | None = None
-        self._raw = raw_stream  # litellm's CustomStreamWrapper
-        chunks = getattr(raw_stream, "completion_stream", None)
-        self._direct = direct and isinstance(chunks, openai.Stream)  # as the provider sent them
-        self._chunks: Iterator[Any] = iter(chunks) if self._direct else raw_stream
-        self._spec = spec
-        self._messages = messages
-        self._timeout = timeout
-        self._deadline = deadline
-        self._parts: list[str] = []
-        self._closed = False
-
-    @property
-    def direct(self) -> bool:
-        """Read from the openai SDK's stream itself, not through litellm's wrapper."""
-        return self._direct
-
-    def __next__(self) -> str:
-        # Kept lean: this runs once per chunk, on top of litellm's own per-chunk work.
-        while not self._closed:
-            try:
-                chunk = next(self._chunks)
-            except StopIteration:
-                self._finish(None)
-                raise
-            except Exception as error:
-                if self._closed:  # closed by a canceller while we were reading: just end
-                    break
-                self.close()
-                classified = classify_error(
-                    error, self._spec.model_id, self._timeout, started=bool(self._parts)
-                )
-                raise without_key(classified, self._api_key) from None
-            if self._deadline is not None and time.monotonic() > self._deadline:
-                self.close()
-                raise ProviderTimeout("The model took longer than its time limit; it was stopped.")
-            if chunk.choices:
-                choice = chunk.choices[0]
-                if choice.finish_reason:
-                    self.finish_reason = choice.finish_reason
-                text = choice.delta.content
-                if text:
-                    self._parts.append(text)
-                    return text
-            # The last chunk carries the usage. Stop here: through litellm's wrapper one more
-            # next() would rebuild the whole response a second time (measured: ~1/4 of its cost).
-            usage = getattr(chunk, "usage", None)
-            if usage is not None:
-                if self._direct:  # read [DONE] too: the connection goes back to the pool
-                    with contextlib.suppress(Exception):
-                        for _ in self._chunks:
-                            pass
-                self._finish(usage)
-                break
-        raise StopIteration
-
-    def _finish(self, usage: Any) -> None:
-        """Usage as the provider reported it, else litellm's own token count (flagged)."""
-        if self._direct:  # the provider's own chunks: its usage, or none
-            reported = usage is not None
-            if self.finish_reason:  # in litellm's words, as its wrapper would give it
-                self.finish_reason = map_finish_reason(self.finish_reason)
-        else:  # litellm adds usage of its own counting: was the provider's in its chunks?
-            reported = any(  # it rides on the last chunks: look from the end
-                getattr(chunk, "usage", None) is not None for chunk in reversed(self._raw.chunks)
-            )
-        if usage is not None:
-            self.usage = TokenUsage(usage.prompt_tokens, usage.completion_tokens, not reported)
-        else:
-            model = self._spec.model_id
-            self.usage = TokenUsage(
-                prompt_tokens=litellm.token_counter(model=model, messages=self._messages),
-                completion_tokens=litellm.token_counter(model=model, text="".join(self._parts)),
-                estimated=True,
-            )
-        self._closed = True
-        self._raw.close()  # the answer is complete: the connection goes back to the pool
-
-    def close(self) -> None:
-        """Cancel: drop the provider's connection now, from any thread or greenlet. Idempotent.
-
-        Shutting the socket down wakes a reader blocked on a stalled stream at once (a plain
-        close() from another thread would wait for its read timeout) and the provider sees EOF.
-        """
-        if self._closed:
-            return
-        self._closed = True
-        response = getattr(self._raw.completion_stream, "response", None)  # openai SDK Stream
-        network_stream = getattr(response, "extensions", {}).get("network_stream")
-        sock = network_stream.get_extra_info("socket") if network_stream is not None else None
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-        self._raw.close()
+    return CompletionStream(raw_stream, spec.model_id, messages, timeout, deadline, secret, unheard)
 
 
 _UNKNOWN_TO_LITELLM: set[str] = set()  # its map is read once at start and never changes here

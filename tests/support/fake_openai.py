@@ -4,7 +4,8 @@ The answer is "echo: <last user message>" split into word tokens, so a chain can
 passing text along. Behaviour is scripted per request by a marker in the last user message
 (`[[fail:429]]`, `[[hang]]`, `[[stall-after:5]]`, `[[cut-after:5]]`, `[[invalid-json]]`,
 `[[fail-times:2:500]]`, `[[slow:200]]`, `[[no-usage]]`, `[[fail-echo-key:400]]` — an error that
-quotes the key back, as real providers do) or by a server-level queue
+quotes the key back, as real providers do; `[[error-after:2]]` — an error event in the stream
+after 2 pieces, as OpenAI sends when it fails midway) or by a server-level queue
 (`server.script("fail:500", "ok")`).
 Markers are removed from the echoed text, so they do not leak into the next prompt of a chain.
 
@@ -230,7 +231,8 @@ class FakeOpenAIHandler(BaseHTTPRequestHandler):
         choice = {"index": 0, "delta": {"content": "\0"}, "finish_reason": None}
         # Each delta event is this JSON around its piece: cheap enough for the load benchmark.
         head, _, tail = json.dumps({**base, "choices": [choice]}).partition('"\\u0000"')
-        stop_after = int(argument) if name in ("stall-after", "cut-after") else len(pieces) + 1
+        stopping = ("stall-after", "cut-after", "error-after")
+        stop_after = int(argument) if name in stopping else len(pieces) + 1
         for piece in pieces[:stop_after]:
             if delay and self._wait_unless_disconnected(delay):
                 return
@@ -239,6 +241,10 @@ class FakeOpenAIHandler(BaseHTTPRequestHandler):
         if stop_after <= len(pieces):
             if name == "stall-after":
                 self._wait_unless_disconnected(None)
+            elif name == "error-after":
+                error = {"message": "The server had an error while processing your request."}
+                if self._send_event(json.dumps({"error": {**error, "type": "server_error"}})):
+                    self._end_chunked()
             else:  # end the socket mid-body: the client sees an incomplete chunked read
                 self.connection.shutdown(socket.SHUT_RDWR)
                 self.close_connection = True

@@ -211,6 +211,19 @@ def test_stream_cut_midway_is_retryable_and_keeps_what_arrived(
     assert caught.value.message == "The provider's answer was cut off before it finished."
 
 
+
+def test_an_error_event_midway_is_a_cut_off_answer(
+    fake_openai: FakeOpenAIServer, read_path: str
+) -> None:
+    prompt = "[[error-after:2]] one two three four"
+    stream = start(fake_openai, prompt)
+    received = []
+    with pytest.raises(ProviderUnavailable) as caught:
+        received.extend(stream)
+    assert received == answer_tokens(prompt)[:2]
+    assert caught.value.retryable is True
+    assert caught.value.message == "The provider's answer was cut off before it finished."
+
 def test_unreachable_provider_is_retryable() -> None:
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
