@@ -37,6 +37,8 @@ def start_execution(
     """
     with database.connection_context(), budgets.admission():
         budgets.enforce(user, assistant.id)
+        # Other processes' runners hear of it at commit; its NOTIFY rides with the INSERT.
+        notify = [("SELECT pg_notify(%s, '')", [doorbell.QUEUE_CHANNEL])] if is_postgres() else []
         execution = prebuilt.create(
             Execution,
             {
@@ -47,11 +49,8 @@ def start_execution(
                 "definition": assistant.definition(fields),
                 "version": assistant.version,
             },
+            before=notify,
         )
-        if is_postgres():
-            database.execute_sql(
-                "SELECT pg_notify(%s, %s)", (doorbell.QUEUE_CHANNEL, str(execution.id))
-            )
     doorbell.ring(doorbell.QUEUE_KEY)
     pending_snapshot.invalidate()
     return execution

@@ -101,12 +101,14 @@ def _by_ids_sql(model: type[BaseModel], count: int, dialect: tuple[str, bool]) -
     return model.select().where(model.id.in_([0] * count)).sql()[0]
 
 
-def create(model: type[M], values: Mapping[str, Any]) -> M:
-    """`model.create(**values)` with the INSERT's SQL built once: the instance with its new id."""
+def create(model: type[M], values: Mapping[str, Any], *, before: Sequence[Statement] = ()) -> M:
+    """`model.create(**values)` with the INSERT's SQL built once: the instance with its new id.
+    `before`: statements sent ahead of it in the same round trip (Postgres only)."""
     instance = model(**values)
     data = {name: value for name, value in instance.__data__.items() if name != "id"}
     sql, params = insert(model, data)
-    instance.id = database.execute_sql(sql + ' RETURNING "id"', params).fetchall()[0][0]
+    statement = Script([*before, (sql + ' RETURNING "id"', params)]).sql()
+    instance.id = database.execute_sql(*statement).fetchall()[0][0]
     return instance
 
 
