@@ -197,3 +197,30 @@ def test_cancel_from_the_cli(make, fake_openai, runner):
         args=["assistants", "cancel", str(execution.id), "--as", assistant.user.email]
     )
     assert again.exit_code != 0 and "already finished" in again.output
+
+
+def test_a_claim_takes_the_oldest_runs_up_to_its_slots_and_expired_leases_with_attempts_left(
+    make, fake_openai
+):
+    """On Postgres a claim is one statement (the whole way runs when the queue looks empty or
+    once per lease period): the same rules either way."""
+    from app.chain import queue
+
+    assistant = slow_chain(make, fake_openai)
+    a, b, c = (start_execution(assistant, assistant.user, {}) for _ in range(3))
+    settings = RunnerSettings(max_attempts=2)
+    queue._Sweeps.last = time.monotonic()  # as if the whole way ran a moment ago
+    first = queue.claim_batch(settings, 2)
+    assert [e.id for e in first] == [a.id, b.id]
+    assert all(e.status == "running" and e.attempt == 1 and e.claimed_at for e in first)
+    claimed_at = Execution.get_by_id(a.id).claimed_at
+    past = dt.datetime(2000, 1, 1)
+    Execution.update(lease_expires_at=past).where(Execution.id == a.id).execute()
+    second = queue.claim_batch(settings, 5)  # a's worker died: a again (attempt 2), then c
+    assert [(e.id, e.attempt) for e in second] == [(a.id, 2), (c.id, 1)]
+    assert Execution.get_by_id(a.id).claimed_at == claimed_at  # first admission is kept
+    Execution.update(lease_expires_at=past).where(Execution.id == a.id).execute()
+    assert queue.claim_batch(settings, 5) == []  # attempts used up: given up, not claimed
+    given_up = Execution.get_by_id(a.id)
+    assert given_up.status == "failed" and "interrupted 2 times" in given_up.error_message
+    assert Execution.get_by_id(b.id).status == "running"  # live leases are left alone
