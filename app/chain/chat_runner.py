@@ -102,18 +102,23 @@ class _Answer:
         self._lock = threading.Lock()
 
     def heartbeat(self) -> None:
-        with database.connection_context(), database.atomic():
-            self.writer.flush()
-            renewed = (
-                Execution.update(
-                    lease_expires_at=utcnow() + dt.timedelta(seconds=self.settings.lease_seconds)
+        try:
+            with database.connection_context(), database.atomic():
+                self.writer.flush()
+                renewed = (
+                    Execution.update(
+                        lease_expires_at=utcnow()
+                        + dt.timedelta(seconds=self.settings.lease_seconds)
+                    )
+                    .where(
+                        (Execution.id == self.message.execution_id)
+                        & (Execution.lease_owner == self.settings.owner)
+                    )
+                    .execute()
                 )
-                .where(
-                    (Execution.id == self.message.execution_id)
-                    & (Execution.lease_owner == self.settings.owner)
-                )
-                .execute()
-            )
+        except Exception:  # rolled back: the events go out with the next tick
+            self.writer.put_back()
+            raise
         self.writer.ring()
         if not renewed:
             self.lease_lost = True

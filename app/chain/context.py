@@ -34,6 +34,7 @@ class RunContext:
         self.knows_results = execution.is_fresh
         # Result rows are written behind, by the flusher: [step, values, insert?] in order.
         self._writes: list[list[Any]] = []
+        self._taken: list[list[Any]] = []  # the last writes taken, until their write succeeds
         self.cancelled = False
         self.lease_lost = False
         self._streams: set[CompletionStream] = set()
@@ -95,6 +96,7 @@ class RunContext:
         """The queued result rows as statements, for the caller's transaction (or Script)."""
         with self._lock:
             writes, self._writes = self._writes, []
+            self._taken = writes
         execution_id = self.execution.id
         statements = []
         for step, values, insert in writes:
@@ -107,6 +109,12 @@ class RunContext:
                     prebuilt.update(PromptResult, values, where, if_exists=_REFERENCES)
                 )
         return statements
+
+    def put_back_writes(self) -> None:
+        """The transaction writing the last writes taken failed: they go back in front, to be
+        written with the next (later values for a step still merge into them)."""
+        with self._lock:
+            self._writes, self._taken = self._taken + self._writes, []
 
     def has_writes(self) -> bool:
         with self._lock:

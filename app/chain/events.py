@@ -37,6 +37,8 @@ class EventWriter:
         self.last_seq: int = last_seq
         self.flushes = 0
         self._unrung: list[dict[str, Any]] = []  # flushed, handed to readers when we ring
+        # The last batch taken and the seq before it, until its transaction is known to fail.
+        self._taken: tuple[int, list[tuple[str, dict[str, Any]]]] = (last_seq, [])
 
     def append(self, event_type: str, data: dict[str, Any]) -> None:
         with self._lock:
@@ -69,6 +71,7 @@ class EventWriter:
     def _take_rows(self) -> list[dict[str, Any]]:
         with self._lock:
             batch, self._buffer = self._buffer, []
+        self._taken = (self.last_seq, batch)
         if self._unrung:  # a flush that never rang: its transaction may have rolled back
             self._unrung = []
             recent_events.forget(self.execution_id)
@@ -126,6 +129,22 @@ class EventWriter:
         if not database.in_transaction():  # committed: readers can see it now
             self.ring()
         return self.last_seq
+
+    def put_back(self) -> None:
+        """The transaction writing the last batch failed (rolled back): its events go back in
+        front of the buffer with the same seqs, to be written by the next flush; readers were
+        never handed them."""
+        last_seq, batch = self._taken
+        self._taken = (last_seq, [])
+        self._unrung = []
+        with self._lock:
+            self._buffer = batch + self._buffer
+        self.last_seq = last_seq
+
+    def drop_buffered(self, kinds: frozenset[str]) -> None:
+        """Forget buffered events of these kinds (a run's end that was never written)."""
+        with self._lock:
+            self._buffer = [item for item in self._buffer if item[0] not in kinds]
 
     def ring(self) -> None:
         """Wake this process's readers, handing them the rows just committed (app.chain.recent).

@@ -30,6 +30,9 @@ from app.models.prebuilt import Statement
 log = logging.getLogger("app.runner")
 
 
+TERMINAL_EVENTS = frozenset({"execution-complete", "execution-cancelled", "execution-error"})
+
+
 class LeaseLost(Exception):
     """Another process took this run over (our lease expired); stop without writing more."""
 
@@ -186,14 +189,20 @@ def heartbeat(ctx: RunContext) -> None:
 def _write_with_events(ctx: RunContext, last: Statement) -> list[tuple]:
     """The queued result rows, the buffered events (with their NOTIFY) and `last`, in one
     transaction; returns the rows `last` returned. Postgres: one multi-statement round trip
-    instead of BEGIN, each statement, a savepoint for the events and COMMIT."""
-    if is_postgres():
-        return ctx.writer.flush_with(prebuilt.Script([*ctx.take_writes(), last]))
-    with database.atomic():
-        for sql, params in ctx.take_writes():
-            database.execute_sql(sql, params)
-        ctx.writer.flush()
-        return list(database.execute_sql(*last).fetchall())
+    instead of BEGIN, each statement, a savepoint for the events and COMMIT. If it fails, what
+    it took goes back in front of the queues, for the next try: nothing is lost to a blip."""
+    try:
+        if is_postgres():
+            return ctx.writer.flush_with(prebuilt.Script([*ctx.take_writes(), last]))
+        with database.atomic():
+            for sql, params in ctx.take_writes():
+                database.execute_sql(sql, params)
+            ctx.writer.flush()
+            return list(database.execute_sql(*last).fetchall())
+    except Exception:
+        ctx.put_back_writes()
+        ctx.writer.put_back()
+        raise
 
 
 def _finish(ctx: RunContext, status: str, error: str | None, step: int | None = None) -> None:
@@ -202,16 +211,21 @@ def _finish(ctx: RunContext, status: str, error: str | None, step: int | None = 
         if ctx.knows_results:
             _write_end(ctx, status, error, step, ctx.totals())
         else:  # stopped before reading what earlier attempts left: read the totals back
-            with database.atomic():
-                for sql, params in ctx.take_writes():
-                    database.execute_sql(sql, params)
-                _write_end(ctx, status, error, step, _totals(ctx.execution.id))
+            try:  # after writing what is queued, so the totals count it
+                with database.atomic():
+                    for sql, params in ctx.take_writes():
+                        database.execute_sql(sql, params)
+            except Exception:
+                ctx.put_back_writes()
+                raise
+            _write_end(ctx, status, error, step, _totals(ctx.execution.id))
         ctx.writer.ring()
 
 
 def _write_end(
     ctx: RunContext, status: str, error: str | None, step: int | None, totals: dict[str, Any]
 ) -> None:
+    ctx.writer.drop_buffered(TERMINAL_EVENTS)  # an end tried before, never written
     if status == "completed":
         ctx.writer.append("execution-complete", totals)
     elif status == "cancelled":

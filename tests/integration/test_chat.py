@@ -368,3 +368,36 @@ def test_the_run_detail_shows_the_conversation(client, auth, seed):
     assert answer.role == "assistant" and answer.status == "completed" and answer.content
     assert record.index("Kept &lt;b&gt;in") < record.index('class="output"')
     assert f"{answer.tokens_in} tokens in, {answer.tokens_out} out" in html
+
+
+def test_a_failed_chat_flush_loses_nothing(auth, seed, monkeypatch):
+    """The database refuses the answer's first flushes (a blip): their events go out with the
+    next tick, with the same seqs — the streamed answer is whole."""
+    import threading
+
+    import peewee
+
+    from app.db import database
+
+    run = completed_run(seed)
+    auth.sign_in(seed.user)
+    last_run_seq = max(e.seq for e in events_after(run.id))
+    auth.post(f"/runs/{run.id}/messages", {"question": "[[slow:15]] Why does rain fall?"})
+    real = type(database.obj).execute_sql
+    refused = []
+
+    def blip(self, sql, params=None, *args, **kwargs):  # type: ignore[no-untyped-def]
+        flusher = threading.current_thread().name == "chat-flusher"
+        if flusher and 'INSERT INTO "assistant_architect_events"' in sql and len(refused) < 2:
+            refused.append(sql)
+            raise peewee.OperationalError("server closed the connection unexpectedly")
+        return real(self, sql, params, *args, **kwargs)
+
+    monkeypatch.setattr(type(database.obj), "execute_sql", blip)
+    assert answer_all() == ["completed"]
+    monkeypatch.undo()
+    assert len(refused) == 2  # the blips happened
+    events = [e for e in events_after(run.id) if e.seq > last_run_seq]
+    assert [e.seq for e in events] == list(range(last_run_seq + 1, last_run_seq + len(events) + 1))
+    streamed = "".join(e.event_data["text"] for e in events if e.event_type == "chat-delta")
+    assert streamed and streamed == answers(run)[-1].content

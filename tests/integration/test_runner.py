@@ -293,3 +293,43 @@ def test_a_follower_in_the_writers_process_is_handed_the_rows_it_would_read(make
     assert received == stored
     assert READ_FROM_MEMORY._value.get() - memory >= 3
     assert READ_FROM_DATABASE._value.get() - database_reads < READ_FROM_MEMORY._value.get() - memory
+
+
+def test_a_failed_flush_loses_nothing(make, fake_model, monkeypatch):
+    """The database refuses the first flushes (a blip): their events and result rows are
+    written by the next tick, with the same seqs — none lost, none twice."""
+    import peewee
+
+    from app.db import database
+
+    real = type(database.obj).execute_sql
+    refused = []
+
+    def blip(self, sql, params=None, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if 'INSERT INTO "assistant_architect_events"' in sql and len(refused) < 3:
+            refused.append(sql)
+            raise peewee.OperationalError("server closed the connection unexpectedly")
+        return real(self, sql, params, *args, **kwargs)
+
+    assistant = chain(
+        make, fake_model, "[[slow:15]] Say {{user_input}}", "Again {{prompt_1_output}}"
+    )
+    execution = start_execution(assistant, assistant.user, {"user_input": "one two three"})
+    monkeypatch.setattr(type(database.obj), "execute_sql", blip)
+    done = run_now(execution)
+    monkeypatch.undo()
+    assert len(refused) == 3  # the blips happened
+    assert done.status == "completed"
+    events = events_after(execution.id)
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))  # no gap, no repeat
+    results = PromptResult.select().where(PromptResult.execution == execution.id)
+    outputs = {r.step: r.output_data for r in results.order_by(PromptResult.step)}
+    assert sorted(outputs) == [1, 2] and all(r.status == "completed" for r in results)
+    for step, output in outputs.items():
+        streamed = "".join(
+            e.event_data["text"]
+            for e in events
+            if e.event_type == "prompt-delta" and e.event_data["step"] == step
+        )
+        assert streamed == output
+    assert [e.event_type for e in events].count("execution-complete") == 1

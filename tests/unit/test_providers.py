@@ -211,7 +211,6 @@ def test_stream_cut_midway_is_retryable_and_keeps_what_arrived(
     assert caught.value.message == "The provider's answer was cut off before it finished."
 
 
-
 def test_an_error_event_midway_is_a_cut_off_answer(
     fake_openai: FakeOpenAIServer, read_path: str
 ) -> None:
@@ -223,6 +222,7 @@ def test_an_error_event_midway_is_a_cut_off_answer(
     assert received == answer_tokens(prompt)[:2]
     assert caught.value.retryable is True
     assert caught.value.message == "The provider's answer was cut off before it finished."
+
 
 def test_unreachable_provider_is_retryable() -> None:
     with socket.socket() as probe:  # a port nobody listens on
