@@ -1,7 +1,8 @@
 """Budgets: counted in the database, so they hold across processes and tasks (DESIGN §8).
 
 `enforce` runs inside the transaction that inserts a run (app.chain.queue.start_execution and
-retry_from, so the run form, retry, the API and the CLI all pass through it). The count and the
+retry_from, so the run form, retry, the API and the CLI all pass through it); when no limit
+applies to the person, start_execution inserts without that transaction (one round trip). The count and the
 insert are serialised per person: a Postgres advisory transaction lock on the user, and on SQLite
 a write (IMMEDIATE) transaction. No Flask here: callers turn BudgetExceeded into a page message,
 a 429 problem or a CLI error.
@@ -196,12 +197,15 @@ def _lock_person(user_id: int) -> None:
         )
 
 
-def enforce(user: User, assistant_id: int, now: dt.datetime | None = None) -> None:
+def enforce(
+    user: User, assistant_id: int, now: dt.datetime | None = None, limits: Limits | None = None
+) -> None:
     """Raise BudgetExceeded when this person may not start a run of this assistant now.
 
     Call inside `admission()`, before inserting the run: the lock is held until it commits.
+    `limits`: this person's, when the caller has just read them.
     """
-    limits = limits_for(user)
+    limits = limits_for(user) if limits is None else limits
     if limits.unlimited:
         return
     _lock_person(user.id)

@@ -35,22 +35,24 @@ def start_execution(
 
     Raises budgets.BudgetExceeded (nothing inserted) when a budget stops the run.
     """
-    with database.connection_context(), budgets.admission():
-        budgets.enforce(user, assistant.id)
+    with database.connection_context():
+        values = {
+            "assistant": assistant,
+            "user": user,
+            "status": "pending",
+            "input_data": inputs,
+            "definition": assistant.definition(fields),
+            "version": assistant.version,
+        }
         # Other processes' runners hear of it at commit; its NOTIFY rides with the INSERT.
         notify = [("SELECT pg_notify(%s, '')", [doorbell.QUEUE_CHANNEL])] if is_postgres() else []
-        execution = prebuilt.create(
-            Execution,
-            {
-                "assistant": assistant,
-                "user": user,
-                "status": "pending",
-                "input_data": inputs,
-                "definition": assistant.definition(fields),
-                "version": assistant.version,
-            },
-            before=notify,
-        )
+        limits = budgets.limits_for(user)
+        if limits.unlimited:  # nothing to count: the INSERT alone, one round trip
+            execution = prebuilt.create(Execution, values, before=notify)
+        else:  # counted and inserted under the person's lock (app.budgets)
+            with budgets.admission():
+                budgets.enforce(user, assistant.id, limits=limits)
+                execution = prebuilt.create(Execution, values, before=notify)
     doorbell.ring(doorbell.QUEUE_KEY)
     pending_snapshot.invalidate()
     return execution
