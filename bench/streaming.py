@@ -9,7 +9,10 @@ What runs, each in its own process on this machine:
   each running 3-prompt chains back to back — for ours, POST a run through the API, then follow
   the run page's SSE stream (HTML partials) until it is done.
 
-Levels are per gunicorn worker (40, 100, 400 by default: the issue's 40 and 10× that). Variants
+Levels are per gunicorn worker (40, 100, 400 by default: the issue's 40 and 10× that). Clients
+start spread over one chain's time (`--ramp 6`), as independent users arrive; `--ramp 1` starts
+them within a second, and since every chain takes about as long, they stay in lock-step — the
+stress case, printed in docs/PERFORMANCE.md beside the steady one. Variants
 and the naive endpoint are interleaved at each level, in alternating order, for `--rounds` rounds.
 After each of ours, the load generator drains (every run it started must finish) and the database
 is checked against what the clients received: runs lost or stuck, events not received, streamed
@@ -619,7 +622,14 @@ def main() -> None:
         "--window", type=float, help="seconds of load per level (default 25; 19 with --quick)"
     )
     parser.add_argument("--warm", type=float, default=7.0, help="seconds not counted at first")
-    parser.add_argument("--ramp", type=float, default=1.0)
+    parser.add_argument(
+        "--ramp",
+        type=float,
+        default=CHAIN_SECONDS,
+        help="seconds over which the clients start (default: one chain's 6 s, so they arrive "
+        "spread out as independent users do; 1 keeps them in lock-step — every client's "
+        "request, claim and prompt end in the same second, chain after chain)",
+    )
     parser.add_argument("--drain", type=float, default=240.0)
     parser.add_argument("--tokens", type=int, default=50)
     parser.add_argument("--json", type=Path, help="write every measurement here")
