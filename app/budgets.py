@@ -2,10 +2,10 @@
 
 `enforce` runs inside the transaction that inserts a run (app.chain.queue.start_execution and
 retry_from, so the run form, retry, the API and the CLI all pass through it); when no limit
-applies to the person, start_execution inserts without that transaction (one round trip). The count and the
-insert are serialised per person: a Postgres advisory transaction lock on the user, and on SQLite
-a write (IMMEDIATE) transaction. No Flask here: callers turn BudgetExceeded into a page message,
-a 429 problem or a CLI error.
+applies to the person, start_execution inserts without that transaction (one round trip). The
+count and the insert are serialised per person: a Postgres advisory transaction lock on the
+user, and on SQLite a write (IMMEDIATE) transaction. No Flask here: callers turn BudgetExceeded
+into a page message, a 429 problem or a CLI error.
 """
 
 from __future__ import annotations
