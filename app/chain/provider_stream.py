@@ -115,7 +115,7 @@ class CompletionStream(Iterator[str]):
 
     def _direct_deltas(self, response: httpx.Response) -> Iterator[str]:
         """The provider's own chunks, as plain JSON: "" for a chunk without text."""
-        usage = None
+        usage: dict[str, Any] = {}
         for event in EventSource(response).iter_sse():
             if event.data.startswith("[DONE]"):
                 break
@@ -129,16 +129,17 @@ class CompletionStream(Iterator[str]):
                 # openai's types name httpx2's Request; litellm gives it an httpx client
                 raise openai.APIError(message, response.request, body=error)  # type: ignore[arg-type]
             choices = chunk.get("choices")
-            if choices:
+            if choices and isinstance(choices[0], dict):
                 choice = choices[0]
                 if choice.get("finish_reason"):  # in litellm's words, as its wrapper gives it
                     self.finish_reason = map_finish_reason(choice["finish_reason"])
                 yield (choice.get("delta") or {}).get("content") or ""
-            if chunk.get("usage"):
+            if isinstance(chunk.get("usage"), dict):
                 usage = chunk["usage"]
-        if usage:
-            self._finish(usage["prompt_tokens"], usage["completion_tokens"], estimated=False)
-        else:
+        sent, received = usage.get("prompt_tokens"), usage.get("completion_tokens")
+        if isinstance(sent, int) and isinstance(received, int):
+            self._finish(sent, received, estimated=False)
+        else:  # none, or not both counts: a complete answer is not failed for its usage
             self._estimate()
 
     def _wrapped_deltas(self) -> Iterator[str]:

@@ -4,7 +4,8 @@ The answer is "echo: <last user message>" split into word tokens, so a chain can
 passing text along. Behaviour is scripted per request by a marker in the last user message
 (`[[fail:429]]`, `[[hang]]`, `[[stall-after:5]]`, `[[cut-after:5]]`, `[[invalid-json]]`,
 `[[fail-times:2:500]]`, `[[slow:200]]`, `[[no-usage]]`, `[[fail-echo-key:400]]` — an error that
-quotes the key back, as real providers do; `[[error-after:2]]` — an error event in the stream
+quotes the key back, as real providers do; `[[partial-usage]]` — usage without
+`prompt_tokens`; `[[error-after:2]]` — an error event in the stream
 after 2 pieces, as OpenAI sends when it fails midway) or by a server-level queue
 (`server.script("fail:500", "ok")`).
 Markers are removed from the echoed text, so they do not leak into the next prompt of a chain.
@@ -252,7 +253,10 @@ class FakeOpenAIHandler(BaseHTTPRequestHandler):
         last = {**choice, "delta": {}, "finish_reason": "stop"}
         events = [json.dumps({**base, "choices": [last]})]
         if (body.get("stream_options") or {}).get("include_usage") and name != "no-usage":
-            events.append(json.dumps({**base, "choices": [], "usage": self._usage(body, pieces)}))
+            usage = self._usage(body, pieces)
+            if name == "partial-usage":  # a server that reports usage without the prompt's count
+                del usage["prompt_tokens"]
+            events.append(json.dumps({**base, "choices": [], "usage": usage}))
         events.append("[DONE]")
         if all(self._send_event(event) for event in events):  # all() stops at a hang-up
             self._end_chunked()
