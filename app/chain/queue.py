@@ -72,14 +72,24 @@ def _candidates_sql(param: str, postgres: bool) -> str:
     return sql + " FOR UPDATE SKIP LOCKED" if postgres else sql
 
 
+# What a claim sets (parameters: owner, lease expiry, now) and returns (the whole row).
+_CLAIM_SET_SQL = (
+    'UPDATE "tool_executions" SET "status" = \'running\', "lease_owner" = {p}, '
+    '"lease_expires_at" = {p}, "attempt" = "attempt" + 1, '
+    '"claimed_at" = COALESCE("claimed_at", {p})'
+)
+
+
+def _returning() -> str:
+    columns = (f'"tool_executions"."{f.column_name}"' for f in Execution._meta.sorted_fields)
+    return "RETURNING " + ", ".join(columns)
+
+
 def _claim_sql(param: str, postgres: bool, count: int) -> str:
-    columns = ", ".join(f'"{field.column_name}"' for field in Execution._meta.sorted_fields)
     return (
-        f'UPDATE "tool_executions" SET "status" = \'running\', "lease_owner" = {param}, '
-        f'"lease_expires_at" = {param}, "attempt" = "attempt" + 1, '
-        f'"claimed_at" = COALESCE("claimed_at", {param}) '
+        f"{_CLAIM_SET_SQL.format(p=param)} "
         f'WHERE "id" IN ({", ".join([param] * count)}) AND {_CLAIMABLE_SQL.format(p=param)} '
-        f"RETURNING {columns}"
+        f"{_returning()}"
     )
 
 
@@ -93,9 +103,6 @@ def _quick_claim_sql(param: str, postgres: bool) -> str:
     """Postgres: pick and claim in one statement — runs whose attempts are not used up. The pick
     is a MATERIALIZED CTE: inside `WHERE id IN (…)` Postgres may run a LIMIT subquery more than
     once and claim more rows than asked."""
-    columns = ", ".join(
-        f'"tool_executions"."{field.column_name}"' for field in Execution._meta.sorted_fields
-    )
     claimable = (
         f'("status" = \'pending\' OR ("status" = \'running\' AND "lease_expires_at" < {param} '
         f'AND "attempt" < {param}))'
@@ -103,11 +110,8 @@ def _quick_claim_sql(param: str, postgres: bool) -> str:
     return (
         f'WITH "picked" AS MATERIALIZED (SELECT "id" FROM "tool_executions" WHERE {claimable} '
         f'ORDER BY "id" LIMIT {param} FOR UPDATE SKIP LOCKED) '
-        f'UPDATE "tool_executions" SET "status" = \'running\', "lease_owner" = {param}, '
-        f'"lease_expires_at" = {param}, "attempt" = "attempt" + 1, '
-        f'"claimed_at" = COALESCE("claimed_at", {param}) '
-        f'FROM "picked" WHERE "tool_executions"."id" = "picked"."id" '
-        f"RETURNING {columns}"
+        f"{_CLAIM_SET_SQL.format(p=param)} "
+        f'FROM "picked" WHERE "tool_executions"."id" = "picked"."id" {_returning()}'
     )
 
 
