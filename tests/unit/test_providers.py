@@ -198,28 +198,19 @@ def test_unparseable_stream_is_invalid_response(
     assert caught.value.retryable is False
 
 
+@pytest.mark.parametrize(
+    ("marker", "arrived"),
+    [("cut-after:3", 3), ("error-after:2", 2)],  # the socket cut; an error event, as OpenAI sends
+)
 def test_stream_cut_midway_is_retryable_and_keeps_what_arrived(
-    fake_openai: FakeOpenAIServer, read_path: str
+    fake_openai: FakeOpenAIServer, read_path: str, marker: str, arrived: int
 ) -> None:
-    prompt = "[[cut-after:3]] one two three four five"
+    prompt = f"[[{marker}]] one two three four five"
     stream = start(fake_openai, prompt)
     received = []
     with pytest.raises(ProviderUnavailable) as caught:
         received.extend(stream)
-    assert received == answer_tokens(prompt)[:3]
-    assert caught.value.retryable is True
-    assert caught.value.message == "The provider's answer was cut off before it finished."
-
-
-def test_an_error_event_midway_is_a_cut_off_answer(
-    fake_openai: FakeOpenAIServer, read_path: str
-) -> None:
-    prompt = "[[error-after:2]] one two three four"
-    stream = start(fake_openai, prompt)
-    received = []
-    with pytest.raises(ProviderUnavailable) as caught:
-        received.extend(stream)
-    assert received == answer_tokens(prompt)[:2]
+    assert received == answer_tokens(prompt)[:arrived]
     assert caught.value.retryable is True
     assert caught.value.message == "The provider's answer was cut off before it finished."
 
